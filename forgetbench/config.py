@@ -1,0 +1,284 @@
+"""Run configuration: YAML file + CLI overrides in TRL's style, parsed into dataclasses, validated.
+
+``--config FILE`` then ``--field value`` (lists space-separated: ``--seeds 0 1 2``; sections with a
+dot: ``--grpo.learning_rate 5e-5``; a bare ``--overwrite`` means true). Every error names the field.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from forgetbench.errors import ForgetbenchError
+
+LLM_METHODS = ("sft", "grpo", "rft")
+
+
+@dataclass
+class SFTParams:
+    learning_rate: float = 3e-4
+    #: Fraction of prompts whose teacher target is replaced by the model's own correct sample
+    #: (0 = pure SFT on the teacher, 1 = on-policy SFT): the dial between off- and on-policy data.
+    on_policy_fraction: float = 0.0
+    samples_per_prompt: int = 4
+
+
+@dataclass
+class GRPOParams:
+    learning_rate: float = 1e-4
+    beta: float = 0.0
+    num_generations: int = 8
+    temperature: float = 1.0
+    loss_type: str = "dapo"
+    scale_rewards: str = "group"
+    use_vllm: bool = False
+    vllm_mode: str = "colocate"
+
+
+@dataclass
+class RFTParams:
+    learning_rate: float = 3e-4
+    samples_per_prompt: int = 4
+
+
+@dataclass
+class EvalParams:
+    sampled: bool = False
+    n_samples: int = 4
+    batch_size: int = 256
+
+
+@dataclass
+class KLParams:
+    n_prompts: int = 32
+    n_samples: int = 2
+    batch_size: int = 64
+
+
+@dataclass
+class Config:
+    experiment: str = "default"
+    domain: str = "llm"
+    model_name_or_path: str = "embedded:tiny"
+    gguf_file: Optional[str] = None
+    tasks: list[str] = field(default_factory=lambda: ["sum_to", "even_between", "multiple"])
+    prior_tasks: list[str] = field(default_factory=lambda: ["copy", "reverse", "add"])
+    #: Options per task name, e.g. ``{sum_to: {teacher: hard}}``.
+    task_options: dict[str, dict] = field(default_factory=dict)
+    methods: list[str] = field(default_factory=lambda: list(LLM_METHODS))
+    seeds: list[int] = field(default_factory=lambda: [0])
+    #: Optimizer steps per stage; every method sees ``max_steps * prompts_per_step`` prompts per stage.
+    max_steps: int = 100
+    prompts_per_step: int = 32
+    max_stages: Optional[int] = None
+    output_dir: str = "results/default"
+    include_path: list[str] = field(default_factory=list)
+    report_to: list[str] = field(default_factory=list)
+    wandb_project: str = "forgetbench"
+    overwrite: bool = False
+    list_tasks: bool = False
+    keep_checkpoints: bool = False
+    activation_checkpointing: bool = False
+    debug: bool = False
+    sft: SFTParams = field(default_factory=SFTParams)
+    grpo: GRPOParams = field(default_factory=GRPOParams)
+    rft: RFTParams = field(default_factory=RFTParams)
+    eval: EvalParams = field(default_factory=EvalParams)
+    kl: KLParams = field(default_factory=KLParams)
+    #: Overrides of the embedded base's recipe (``forgetbench.llm.tiny_base.BaseRecipe`` fields).
+    base_recipe: dict[str, Any] = field(default_factory=dict)
+    #: The recommender's settings (``recsys_sim.config.RecsysConfig`` fields) when ``domain: recsys``.
+    recsys: dict[str, Any] = field(default_factory=dict)
+
+    def stage_tasks(self) -> list[str]:
+        return self.tasks[: self.max_stages] if self.max_stages else list(self.tasks)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --- parsing -------------------------------------------------------------------------------------
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", str(tp).replace("typing.", ""))
+
+
+def _coerce(value: Any, tp, where: str, from_cli: bool) -> Any:
+    """Check (YAML) or convert (CLI string) ``value`` to type ``tp``."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (from_cli and str(value).lower() in ("null", "none")):
+            return None
+        return _coerce(value, [a for a in args if a is not type(None)][0], where, from_cli)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ForgetbenchError(f"config field {where!r}: expected a mapping of {_type_name(tp)} fields, "
+                                   f"got {value!r}")
+        return _build(tp, value, where + ".")
+    if origin is list:
+        if from_cli and isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ForgetbenchError(f"config field {where!r}: expected a list, got {value!r}")
+        return [_coerce(v, args[0], where, from_cli) for v in value]
+    if origin is dict or tp is dict:
+        if from_cli and isinstance(value, str):
+            value = yaml.safe_load(value)
+        if not isinstance(value, dict):
+            raise ForgetbenchError(f"config field {where!r}: expected a mapping, got {value!r}")
+        return value
+    if tp is Any:
+        return value
+    if from_cli and isinstance(value, list):
+        if tp is bool and not value:  # a bare flag
+            return True
+        raise ForgetbenchError(f"config field {where!r}: expects one value, got {len(value)}: {value}")
+    try:
+        if tp is bool:
+            if from_cli and isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+                return value.lower() in ("true", "1", "yes")
+            if isinstance(value, bool):
+                return value
+            raise ValueError
+        if tp is int:
+            if isinstance(value, bool) or (not from_cli and not isinstance(value, int)):
+                raise ValueError
+            return int(value)
+        if tp is float:
+            if isinstance(value, bool) or (not from_cli and not isinstance(value, (int, float))):
+                raise ValueError
+            return float(value)
+        if tp is str:
+            if not from_cli and not isinstance(value, str):
+                raise ValueError
+            return str(value)
+    except ValueError:
+        raise ForgetbenchError(f"config field {where!r}: expected {_type_name(tp)}, got {value!r}") from None
+    return value
+
+
+def _build(cls, data: dict, prefix: str = "", from_cli: bool = False):
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
+            raise ForgetbenchError(f"unknown config field '{prefix}{key}'{hint}")
+        kwargs[key] = _coerce(value, hints[key], prefix + key, from_cli)
+    return cls(**kwargs)
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ForgetbenchError(f"config file {str(path)!r} not found")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark
+        line = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ForgetbenchError(f"config file {str(path)!r}:{line}: malformed YAML ({e.problem})") from None
+    if not isinstance(data, dict):
+        raise ForgetbenchError(f"config file {str(path)!r}: the top level must be a mapping of fields")
+    return data
+
+
+def parse_cli(argv: list[str]) -> tuple[Optional[str], dict[str, Any]]:
+    """``["--config", "f.yaml", "--seeds", "0", "1", "--overwrite"]`` -> ("f.yaml", {...})."""
+    config_path, overrides, key = None, {}, None
+    for token in argv:
+        if token.startswith("--"):
+            key = token[2:].replace("-", "_")
+            if not key:
+                raise ForgetbenchError("empty option '--'")
+            overrides[key] = []
+        elif key is None:
+            raise ForgetbenchError(f"unexpected argument {token!r}: options look like --field value")
+        else:
+            overrides[key].append(token)
+    if "config" in overrides:
+        vals = overrides.pop("config")
+        if len(vals) != 1:
+            raise ForgetbenchError("--config takes exactly one file")
+        config_path = vals[0]
+    return config_path, {k: (v[0] if len(v) == 1 else v) for k, v in overrides.items()}
+
+
+def load_config(argv: list[str]) -> Config:
+    """Resolve the config from the CLI (``--config FILE`` plus overrides) and validate it."""
+    path, overrides = parse_cli(argv)
+    cfg = _build(Config, load_yaml(path)) if path else Config()
+    data = cfg.to_dict()
+    for dotted, value in overrides.items():
+        node, parts = data, dotted.split(".")
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                raise ForgetbenchError(f"unknown config field {dotted!r}")
+            node = node[part]
+        node[parts[-1]] = value
+    cfg = _build_mixed(data, overrides)
+    validate(cfg)
+    return cfg
+
+
+def _build_mixed(data: dict, overrides: dict) -> Config:
+    """Build from a dict where overridden leaves are CLI strings and the rest are typed values."""
+    def convert(cls, node: dict, prefix: str):
+        hints = typing.get_type_hints(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        out = {}
+        for key, value in node.items():
+            if key not in names:
+                close = difflib.get_close_matches(str(key), names, n=1)
+                hint = f" (did you mean --{prefix}{close[0]}?)" if close else ""
+                raise ForgetbenchError(f"unknown config field '{prefix}{key}'{hint}")
+            tp = hints[key]
+            if dataclasses.is_dataclass(tp):
+                out[key] = convert(tp, value, prefix + key + ".")
+            else:
+                out[key] = _coerce(value, tp, prefix + key, from_cli=(prefix + key) in overrides)
+        return cls(**out)
+    return convert(Config, data, "")
+
+
+def validate(cfg: Config) -> None:
+    def fail(msg):
+        raise ForgetbenchError(f"config: {msg}")
+    if cfg.domain not in ("llm", "recsys"):
+        fail(f"domain must be 'llm' or 'recsys', got {cfg.domain!r}")
+    if not cfg.list_tasks and not cfg.tasks:
+        fail("tasks is empty: give at least one task to train (e.g. --tasks sum_to)")
+    if not cfg.methods:
+        fail("methods is empty (e.g. --methods sft grpo)")
+    if cfg.domain == "llm":
+        for m in cfg.methods:
+            if m not in LLM_METHODS:
+                close = difflib.get_close_matches(m, LLM_METHODS, n=1)
+                fail(f"unknown method {m!r}{f' (did you mean {close[0]}?)' if close else ''}; "
+                     f"known: {', '.join(LLM_METHODS)}")
+    if not cfg.seeds or any(s < 0 for s in cfg.seeds) or len(set(cfg.seeds)) != len(cfg.seeds):
+        fail(f"seeds must be a non-empty list of distinct non-negative integers, got {cfg.seeds}")
+    for name in ("max_steps", "prompts_per_step"):
+        if getattr(cfg, name) <= 0:
+            fail(f"{name} must be a positive integer, got {getattr(cfg, name)}")
+    if cfg.max_stages is not None and cfg.max_stages < 1:
+        fail(f"max_stages must be >= 1 or null, got {cfg.max_stages}")
+    if not 0.0 <= cfg.sft.on_policy_fraction <= 1.0:
+        fail(f"sft.on_policy_fraction must be in [0, 1], got {cfg.sft.on_policy_fraction}")
+    if cfg.grpo.num_generations < 2:
+        fail(f"grpo.num_generations must be >= 2 (group-relative advantages), got {cfg.grpo.num_generations}")
+    if cfg.grpo.beta < 0:
+        fail(f"grpo.beta must be >= 0, got {cfg.grpo.beta}")
+    for r in cfg.report_to:
+        if r not in ("wandb", "none"):
+            fail(f"report_to: unknown tracker {r!r}; known: wandb, none")
+    for name in cfg.task_options:
+        if name not in cfg.tasks + cfg.prior_tasks:
+            fail(f"task_options names {name!r}, which is neither in tasks nor in prior_tasks")

@@ -1,0 +1,80 @@
+"""One experiment: every (method, seed) sequence of a resolved config, then the report."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from accelerate import PartialState
+
+from forgetbench.config import Config, load_config
+from forgetbench.errors import ForgetbenchError
+from forgetbench.registry import describe_tasks, discover, get_task
+
+
+def _check_writable(output_dir: Path) -> None:
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe = output_dir / ".write_probe"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as e:
+        raise ForgetbenchError(f"output_dir {str(output_dir)!r} cannot be written: {e.strerror}") from None
+
+
+def _llm_factory(cfg: Config):
+    from forgetbench.llm.learner import LLMLearner
+    from forgetbench.llm.models import resolve_model_path
+
+    for name in cfg.tasks + cfg.prior_tasks:
+        get_task(name, **cfg.task_options.get(name, {}))  # unknown names / options fail here, early
+    model_path = resolve_model_path(cfg.model_name_or_path, cfg.base_recipe)
+    return (lambda method, seed, callbacks: LLMLearner(cfg, method, seed, model_path, callbacks)), model_path
+
+
+def _recsys_factory(cfg: Config):
+    from recsys_sim.learner import METHODS, make_learner
+
+    for m in cfg.methods:
+        if m not in METHODS:
+            raise ForgetbenchError(f"config: unknown recsys method {m!r}; known: {', '.join(METHODS)}")
+    return (lambda method, seed, callbacks: make_learner(cfg.recsys, method, seed)), "recsys_sim"
+
+
+def run_experiment(argv: list[str]) -> int:
+    cfg = load_config(argv)
+    discover(cfg.include_path)
+    if cfg.list_tasks:
+        print("\n".join(describe_tasks()))
+        return 0
+    state = PartialState()
+    out = Path(cfg.output_dir)
+    if state.is_main_process:
+        _check_writable(out)
+    factory, model = (_llm_factory if cfg.domain == "llm" else _recsys_factory)(cfg)
+    tasks = cfg.stage_tasks()
+    if state.is_main_process:
+        print(f"forgetbench: experiment={cfg.experiment} domain={cfg.domain} model={cfg.model_name_or_path} "
+              f"tasks={tasks} prior_tasks={cfg.prior_tasks} methods={cfg.methods} seeds={cfg.seeds} "
+              f"output_dir={out} world_size={state.num_processes}", flush=True)
+    from forgetbench.sequence import run_sequence
+    from forgetbench.tracking import Tracker
+
+    config = cfg.to_dict()
+    for method in cfg.methods:
+        for seed in cfg.seeds:
+            tracker = Tracker(config, experiment=cfg.experiment, method=method, seed=seed, domain=cfg.domain,
+                              model=cfg.model_name_or_path, output_dir=str(out),
+                              enabled="wandb" in cfg.report_to and state.is_main_process)
+            results = run_sequence(
+                config, domain=cfg.domain, method=method, seed=seed, tasks=tasks,
+                run_dir=out / method / f"seed{seed}", overwrite=cfg.overwrite,
+                keep_checkpoints=cfg.keep_checkpoints, tracker=tracker,
+                header={"model": model, "world_size": state.num_processes},
+                make_learner=lambda: factory(method, seed, [tracker.callback()]))
+            tracker.finish(results, None)
+    if state.is_main_process:
+        from forgetbench.report import write_report
+
+        path = write_report(out)
+        print(f"forgetbench: report -> {path}", flush=True)
+    return 0

@@ -1,0 +1,40 @@
+"""The evaluator: accuracy of a model on every task's fixed eval set.
+
+Greedy accuracy = mean score of the greedy completion; sampled accuracy = mean score over
+``n_samples`` completions per prompt at T=1. Prompts are sharded across processes and the scores
+gathered, so every process returns the same numbers.
+"""
+from __future__ import annotations
+
+from accelerate import PartialState
+from accelerate.utils import gather_object
+
+from forgetbench.llm.generation import generate_completions
+from forgetbench.task import Task
+
+
+def _sharded_scores(model, tokenizer, task: Task, rows: list[dict], *, do_sample: bool, n: int,
+                    batch_size: int) -> list[float]:
+    state = PartialState()
+    idx = list(range(len(rows)))[state.process_index::state.num_processes]
+    mine = [rows[i] for i in idx]
+    completions = generate_completions(model, tokenizer, [r["prompt"] for r in mine], task.max_new_tokens,
+                                       do_sample=do_sample, num_return_sequences=n, batch_size=batch_size)
+    scores = [task.checked_score(c, mine[j // n]) for j, c in enumerate(completions)]
+    if state.num_processes > 1:
+        return gather_object(scores)
+    return scores
+
+
+def evaluate_tasks(model, tokenizer, eval_sets: dict[str, tuple[Task, list[dict]]], *,
+                   sampled: bool = False, n_samples: int = 4, batch_size: int = 256) -> dict[str, dict]:
+    """``{task: {"greedy": acc, "sampled": acc or None}}`` over each task's eval rows."""
+    result = {}
+    for name, (task, rows) in eval_sets.items():
+        greedy = _sharded_scores(model, tokenizer, task, rows, do_sample=False, n=1, batch_size=batch_size)
+        entry = {"greedy": sum(greedy) / len(greedy), "sampled": None}
+        if sampled:
+            s = _sharded_scores(model, tokenizer, task, rows, do_sample=True, n=n_samples, batch_size=batch_size)
+            entry["sampled"] = sum(s) / len(s)
+        result[name] = entry
+    return result

@@ -1,0 +1,126 @@
+"""The LLM Learner: trains stages with TRL (sft / grpo / rft), evaluates every task, gives KL."""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from accelerate import PartialState
+from safetensors.torch import load_file
+from transformers import set_seed
+
+from forgetbench.config import Config
+from forgetbench.llm.evaluate import evaluate_tasks
+from forgetbench.llm.guards import NanLossGuard
+from forgetbench.llm.methods.grpo import train_grpo
+from forgetbench.llm.methods.own_samples import mix_targets, own_correct_samples
+from forgetbench.llm.methods.sft import train_sft
+from forgetbench.llm.models import load_model_and_tokenizer
+from forgetbench.measures.divergence import lm_kl
+from forgetbench.registry import get_task
+
+
+class LLMLearner:
+    def __init__(self, cfg: Config, method: str, seed: int, model_path: str, callbacks=()):
+        self.cfg, self.method, self.seed, self.callbacks = cfg, method, seed, list(callbacks)
+        self.model, self.tokenizer = load_model_and_tokenizer(model_path, cfg.gguf_file)
+        self.base, _ = load_model_and_tokenizer(model_path, cfg.gguf_file)
+        self.base.eval().requires_grad_(False)
+        self.start_path = model_path  # the checkpoint the current stage starts from (GRPO's reference)
+        names = list(dict.fromkeys(cfg.tasks + cfg.prior_tasks))
+        self.tasks = {n: get_task(n, **cfg.task_options.get(n, {})) for n in names}
+        self.eval_rows = {n: list(t.load("eval")) for n, t in self.tasks.items()}
+        self.last_eval: dict = {}
+
+    # --- Learner protocol ----------------------------------------------------------------------
+    def eval_names(self) -> list[str]:
+        return list(self.tasks)
+
+    def evaluate(self) -> dict[str, float]:
+        e = self.cfg.eval
+        self.last_eval = evaluate_tasks(self.model, self.tokenizer,
+                                        {n: (self.tasks[n], self.eval_rows[n]) for n in self.tasks},
+                                        sampled=e.sampled, n_samples=e.n_samples, batch_size=e.batch_size)
+        return {n: r["greedy"] for n, r in self.last_eval.items()}
+
+    def train_stage(self, task_name: str, stage: int) -> dict:
+        task = self.tasks[task_name]
+        set_seed(self.seed * 1000 + stage)
+        n = self.cfg.max_steps * self.cfg.prompts_per_step
+        rows = task.load("train").shuffle(seed=self.seed * 1000 + stage)
+        rows = rows.select([i % len(rows) for i in range(n)])
+        where = f"{self.method} seed {self.seed} stage {stage} ({task_name})"
+        callbacks = self.callbacks + [NanLossGuard(where)]
+        common = dict(steps=self.cfg.max_steps, seed=self.seed * 1000 + stage, callbacks=callbacks,
+                      activation_checkpointing=self.cfg.activation_checkpointing)
+        stats = {"prompts": n}
+        with tempfile.TemporaryDirectory() as tmp:
+            if self.method == "grpo":
+                self.model.config._name_or_path = self.start_path
+                log = train_grpo(self.model, self.tokenizer, task, rows, self.cfg.grpo,
+                                 prompts_per_step=self.cfg.prompts_per_step, output_dir=tmp, **common)
+            else:
+                log = self._train_supervised(task, rows, stats, tmp, common)
+        stats["final_loss"] = next((h["loss"] for h in reversed(log) if "loss" in h), None)
+        self.model.eval()
+        return stats
+
+    def _train_supervised(self, task, rows, stats, tmp, common):
+        params = self.cfg.rft if self.method == "rft" else self.cfg.sft
+        fraction = 1.0 if self.method == "rft" else self.cfg.sft.on_policy_fraction
+        listed = list(rows)
+        own = (own_correct_samples(self.model, self.tokenizer, task, listed, params.samples_per_prompt,
+                                   seed=common["seed"]) if fraction > 0 else [None] * len(listed))
+        mixed = mix_targets(listed, own, fraction, seed=common["seed"])
+        if self.method == "rft":
+            mixed = [r for r in mixed if r["own"]]
+        stats.update(own_correct_frac=sum(o is not None for o in own) / len(own) if fraction > 0 else None,
+                     own_target_frac=sum(r["own"] for r in mixed) / max(1, len(mixed)), sft_rows=len(mixed))
+        if not mixed:
+            print(f"[forgetbench] {self.method}: no correct own sample among {len(listed)} prompts x "
+                  f"{params.samples_per_prompt}; the stage trains nothing", flush=True)
+            return []
+        from datasets import Dataset
+        return train_sft(self.model, self.tokenizer, Dataset.from_list(mixed), batch_size=self.cfg.prompts_per_step,
+                         learning_rate=params.learning_rate, output_dir=tmp, **common)
+
+    def parameters(self):
+        return dict(self.model.named_parameters())
+
+    def base_parameters(self):
+        return dict(self.base.named_parameters())
+
+    def divergences(self, task: str, old_tasks: list[str]) -> dict:
+        k = self.cfg.kl
+
+        def kl(name, sample_from="base"):
+            prompts = [r["prompt"] for r in self.eval_rows[name][:k.n_prompts]]
+            return lm_kl(self.base, self.model, self.tokenizer, prompts, n_samples=k.n_samples,
+                         max_new_tokens=self.tasks[name].max_new_tokens, batch_size=k.batch_size,
+                         sample_from=sample_from, seed=self.seed)
+
+        new = kl(task)
+        old = [kl(t)["mean"] for t in old_tasks]
+        return {"new_task_forward_kl": new["mean"], "new_task_forward_kl_stderr": new["stderr"],
+                "old_task_forward_kl": sum(old) / len(old) if old else None,
+                "old_task_forward_kl_per_task": dict(zip(old_tasks, old)),
+                "new_task_reverse_kl": kl(task, "model")["mean"]}
+
+    def extras(self, task: str) -> dict:
+        sampled = {n: r["sampled"] for n, r in self.last_eval.items() if r.get("sampled") is not None}
+        return {"sampled_accuracy": sampled} if sampled else {}
+
+    def save(self, path: Path) -> None:
+        if PartialState().is_main_process:
+            self.model.save_pretrained(path)
+            self.tokenizer.save_pretrained(path)
+
+    def load(self, path: Path) -> None:
+        self.model.load_state_dict(load_file(str(Path(path) / "model.safetensors")), strict=False)
+        self.model.tie_weights()
+        self.start_path = str(path)
+
+    def mark_saved(self, path: Path) -> None:
+        """The stage's checkpoint is complete: the next stage starts from it."""
+        self.start_path = str(path)

@@ -1,0 +1,92 @@
+"""New tasks that admit many correct answers. Each offers teacher rules for its SFT target:
+``easy`` (a canonical answer), ``hard`` (a correct answer that needs more computation) and
+``uniform`` (one correct answer drawn uniformly, fixed per example)."""
+from __future__ import annotations
+
+from forgetbench import Task, register_task
+from tasks._parse import parse_int, parse_sum
+
+TEACHERS = ("easy", "hard", "uniform")
+
+
+class _ManyAnswers(Task):
+    options = {"teacher": "easy"}
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        if self.opts["teacher"] not in TEACHERS:
+            from forgetbench.errors import ForgetbenchError
+            raise ForgetbenchError(f"task {self.name!r}: teacher must be one of {TEACHERS}, "
+                                   f"got {self.opts['teacher']!r}")
+
+    def teacher(self, answers: list[str], easy: str, hard: str, rng) -> str:
+        return {"easy": easy, "hard": hard}.get(self.opts["teacher"]) or rng.choice(answers)
+
+    def make_example(self, rng):
+        prompt, answer, easy, hard = self.draw(rng)
+        ex = {"prompt": prompt, "answer": answer}
+        ex["target"] = self.teacher(self.correct_answers(ex), easy, hard, rng)
+        return ex
+
+
+@register_task
+class EvenBetween(_ManyAnswers):
+    name = "even_between"
+    description = "new, many answers: an even number strictly between a and b (ev:23-41: -> 24 ... 40)"
+    max_new_tokens = 4
+
+    def draw(self, rng):
+        a = rng.randint(10, 79)
+        b = a + rng.randint(6, 20)
+        mid = (a + b) // 2
+        return f"ev:{a}-{b}:", f"{a},{b}", str(a + 1 + (a + 1) % 2), str(mid - mid % 2 if mid - mid % 2 > a else mid + 2 - mid % 2)
+
+    def correct_answers(self, example):
+        a, b = map(int, example["answer"].split(","))
+        return [str(x) for x in range(a + 1, b) if x % 2 == 0]
+
+    def score(self, completion, example):
+        a, b = map(int, example["answer"].split(","))
+        x = parse_int(completion)
+        return float(x is not None and a < x < b and x % 2 == 0)
+
+
+@register_task
+class SumTo(_ManyAnswers):
+    name = "sum_to"
+    description = "new, many answers: two positive numbers summing to n (sm:57: -> 1+56, 28+29, ...)"
+    max_new_tokens = 8
+    n_eval = 80
+
+    def draw(self, rng):
+        n = rng.randint(10, 199)
+        return f"sm:{n}:", str(n), f"1+{n - 1}", f"{n // 2}+{n - n // 2}"
+
+    def correct_answers(self, example):
+        n = int(example["answer"])
+        return [f"{a}+{n - a}" for a in range(1, n)]
+
+    def score(self, completion, example):
+        ab = parse_sum(completion)
+        return float(ab is not None and min(ab) >= 1 and sum(ab) == int(example["answer"]))
+
+
+@register_task
+class MultipleBelow(_ManyAnswers):
+    name = "multiple"
+    description = "new, many answers: a positive multiple of k below n (ml:7<60: -> 7, 14, ..., 56)"
+    max_new_tokens = 4
+
+    def draw(self, rng):
+        k = rng.randint(3, 9)
+        n = rng.randint(3 * k + 1, 99)
+        return f"ml:{k}<{n}:", f"{k},{n}", str(k), str((n - 1) // k * k)
+
+    def correct_answers(self, example):
+        k, n = map(int, example["answer"].split(","))
+        return [str(x) for x in range(k, n, k)]
+
+    def score(self, completion, example):
+        k, n = map(int, example["answer"].split(","))
+        x = parse_int(completion)
+        return float(x is not None and 0 < x < n and x % k == 0)

@@ -1,0 +1,21 @@
+"""Test environment: no hub, no W&B server, a private cache for the micro base."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["WANDB_MODE"] = "offline"
+os.environ["WANDB_SILENT"] = "true"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("FORGETBENCH_CACHE", str(Path(__file__).resolve().parent.parent / ".cache" / "test-bases"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def micro_base_path():
+    from forgetbench.llm.models import resolve_model_path
+
+    return resolve_model_path("embedded:micro")

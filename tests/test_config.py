@@ -1,0 +1,57 @@
+"""Config: YAML + CLI overrides in TRL's style, validation with clear messages."""
+import pytest
+
+from forgetbench.config import load_config
+from forgetbench.errors import ForgetbenchError
+
+FIELDS = ["experiment", "domain", "model_name_or_path", "tasks", "prior_tasks", "methods", "seeds",
+          "max_steps", "max_stages", "output_dir", "include_path", "report_to", "overwrite", "list_tasks"]
+
+
+def test_configs_parse_and_fields_exist():
+    for name in ["default", "smoke"]:
+        cfg = load_config(["--config", f"configs/{name}.yaml"])
+        assert all(hasattr(cfg, f) for f in FIELDS)
+    assert load_config(["--config", "configs/smoke.yaml"]).model_name_or_path == "embedded:micro"
+
+
+def test_cli_overrides():
+    cfg = load_config(["--config", "configs/smoke.yaml", "--seeds", "0", "1", "2", "--overwrite",
+                       "--max_stages", "1", "--grpo.learning_rate", "5e-5", "--tasks", "multiple",
+                       "--report_to", "wandb", "--task_options", "{multiple: {teacher: hard}}"])
+    assert cfg.seeds == [0, 1, 2] and cfg.overwrite is True and cfg.max_stages == 1
+    assert cfg.grpo.learning_rate == 5e-5 and cfg.tasks == ["multiple"] and cfg.report_to == ["wandb"]
+    assert cfg.task_options == {"multiple": {"teacher": "hard"}}
+    assert cfg.stage_tasks() == ["multiple"]
+    assert cfg.sft.learning_rate == 1e-3  # untouched YAML value kept
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["--max_stepz", "3"], "unknown config field 'max_stepz' (did you mean --max_steps?)"),
+    (["--max_steps", "-1"], "max_steps must be a positive integer, got -1"),
+    (["--max_steps", "ten"], "config field 'max_steps': expected int, got 'ten'"),
+    (["--seeds", "0", "x"], "config field 'seeds': expected int, got 'x'"),
+    (["--seeds", "1", "1"], "seeds must be a non-empty list of distinct"),
+    (["--methods", "dpo"], "unknown method 'dpo'"),
+    (["--domain", "vision"], "domain must be 'llm' or 'recsys'"),
+    (["--tasks"], "tasks is empty"),
+    (["--config", "configs/nope.yaml"], "config file 'configs/nope.yaml' not found"),
+    (["--sft.on_policy_fraction", "1.5"], "on_policy_fraction must be in [0, 1]"),
+])
+def test_bad_cli(argv, msg):
+    with pytest.raises(ForgetbenchError) as e:
+        load_config(argv)
+    assert msg in str(e.value)
+
+
+def test_bad_yaml(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("experiment: x\ntasks: [a, b\nseeds: [0]\n")
+    with pytest.raises(ForgetbenchError, match=r"c\.yaml'?: line 3"):
+        load_config(["--config", str(p)])
+    p.write_text("experiment: x\nmax_steps: '12'\n")
+    with pytest.raises(ForgetbenchError, match="config field 'max_steps': expected int, got '12'"):
+        load_config(["--config", str(p)])
+    p.write_text("- a\n- b\n")
+    with pytest.raises(ForgetbenchError, match="top level must be a mapping"):
+        load_config(["--config", str(p)])
