@@ -40,8 +40,17 @@ def _recsys_factory(cfg: Config):
     return (lambda method, seed, callbacks: make_learner(cfg.recsys, method, seed)), "recsys_sim"
 
 
+def init_processes() -> PartialState:
+    """The process group: gloo on CPU (``accelerate launch --multi_gpu --num_processes N`` on a
+    CPU-only machine needs ``cpu=True`` here, or every process believes it is alone)."""
+    import torch
+
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
 def run_experiment(argv: list[str]) -> int:
     cfg = load_config(argv)
+    init_processes()
     discover(cfg.include_path)
     if cfg.list_tasks:
         print("\n".join(describe_tasks()))

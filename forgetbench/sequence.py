@@ -88,6 +88,8 @@ def run_sequence(config: dict, *, domain: str, method: str, seed: int, tasks: li
                    "drift": [], "kl": [], "timing": [], "train_stats": [], "extras": [],
                    "base_eval_seconds": round(time.time() - t0, 2)}
         _write(results, run_dir)
+        if tracker is not None:
+            tracker.log_stage(0, "base", {"accuracy": dict(zip(results["tasks"], results["accuracy"][0]))})
     done = len(results["stages"]) - 1
     if done >= len(tasks):
         return results

@@ -56,10 +56,10 @@ class SumTo(_ManyAnswers):
     name = "sum_to"
     description = "new, many answers: two positive numbers summing to n (sm:57: -> 1+56, 28+29, ...)"
     max_new_tokens = 8
-    n_eval = 80
+    n_eval = 50
 
     def draw(self, rng):
-        n = rng.randint(10, 199)
+        n = rng.randint(10, 109)
         return f"sm:{n}:", str(n), f"1+{n - 1}", f"{n // 2}+{n - n // 2}"
 
     def correct_answers(self, example):

@@ -6,10 +6,12 @@ so the learner points that at the checkpoint the stage started from.
 """
 from __future__ import annotations
 
+from accelerate import PartialState
 from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
 from forgetbench.config import GRPOParams
+from forgetbench.errors import ForgetbenchError
 from forgetbench.llm.trainer_args import common_trainer_kwargs
 from forgetbench.task import Task
 
@@ -26,11 +28,15 @@ def task_reward(task: Task):
 
 def build_grpo_trainer(model, tokenizer, task: Task, rows: Dataset, params: GRPOParams, *, steps: int,
                        prompts_per_step: int, seed: int, output_dir: str, callbacks=(), **kwargs) -> GRPOTrainer:
-    batch = prompts_per_step * params.num_generations
+    batch = prompts_per_step * params.num_generations  # completions per optimizer step, all processes
+    world = PartialState().num_processes
+    if batch % world:
+        raise ForgetbenchError(f"grpo: prompts_per_step x num_generations = {batch} must be divisible by "
+                               f"the number of processes ({world})")
     args = GRPOConfig(
         **common_trainer_kwargs(output_dir=output_dir, max_steps=steps, learning_rate=params.learning_rate,
                                 seed=seed, **kwargs),
-        per_device_train_batch_size=batch, generation_batch_size=batch, num_generations=params.num_generations,
+        per_device_train_batch_size=batch // world, generation_batch_size=batch, num_generations=params.num_generations,
         max_completion_length=task.max_new_tokens, temperature=params.temperature, top_k=0, top_p=1.0,
         beta=params.beta, loss_type=params.loss_type, scale_rewards=params.scale_rewards,
         use_vllm=params.use_vllm, vllm_mode=params.vllm_mode, lr_scheduler_type="constant",

@@ -1,6 +1,7 @@
 """``sft``: TRL ``SFTTrainer`` on prompt-completion rows (loss on the completion only)."""
 from __future__ import annotations
 
+from accelerate import PartialState
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
@@ -10,12 +11,13 @@ from forgetbench.llm.trainer_args import common_trainer_kwargs
 def train_sft(model, tokenizer, rows: Dataset, *, steps: int, batch_size: int, learning_rate: float,
               seed: int, output_dir: str, callbacks=(), warmup_ratio: float = 0.0,
               lr_scheduler_type: str = "constant", weight_decay: float = 0.0, **kwargs) -> list[dict]:
-    """Train ``model`` in place for ``steps`` steps of ``batch_size`` rows of ``{prompt, completion}``;
-    return the trainer's log history."""
+    """Train ``model`` in place for ``steps`` steps of ``batch_size`` rows of ``{prompt, completion}``
+    (over all processes together); return the trainer's log history."""
+    world = PartialState().num_processes
     args = SFTConfig(
         **common_trainer_kwargs(output_dir=output_dir, max_steps=steps, learning_rate=learning_rate,
                                 seed=seed, **kwargs),
-        per_device_train_batch_size=batch_size, completion_only_loss=True, max_length=64,
+        per_device_train_batch_size=max(1, batch_size // world), completion_only_loss=True, max_length=64,
         packing=False, warmup_steps=warmup_ratio, lr_scheduler_type=lr_scheduler_type,
         weight_decay=weight_decay, dataset_num_proc=None)
     trainer = SFTTrainer(model=model, args=args, train_dataset=rows.select_columns(["prompt", "completion"]),

@@ -1,0 +1,120 @@
+"""Continual-learning metrics over an accuracy matrix ``R[stage][task]`` (row 0 = base).
+
+Conventions (shared with ``results.json``):
+
+- ``stages[0] == "base"``; ``stages[k]`` (k = 1..T) names the task trained at stage k. A task trained
+  again carries a suffix, e.g. ``"even@2"``; its column is the part before ``"@"`` unless the full
+  name is itself a column.
+- ``tasks`` are the columns: the trained tasks plus *prior skills* (evaluated, never trained).
+- ``col(k)`` is the column of the task trained at stage k; T is the number of trained stages.
+
+Pure Python (``math`` only); every value is a plain ``float`` or ``None`` (never a fake 0).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+__all__ = ["continual_metrics", "metric_definitions", "stage_columns"]
+
+_DEFINITIONS = {
+    "avg_accuracy": "Final average accuracy: mean_j R[T][j] over the (distinct) trained tasks.",
+    "bwt": "Backward transfer (GEM): 1/(T-1) sum_{i<T} (R[T][i] - R[i][i]); negative = forgetting; "
+           "None when T < 2.",
+    "fwt": "Forward transfer (GEM): 1/(T-1) sum_{i=2..T} (R[i-1][i] - R[0][i]); None when T < 2.",
+    "forgetting": "Forgetting (Chaudhry 2018): mean over trained stages j<T of "
+                  "max_{l=j..T-1} R[l][j] - R[T][j]; None when T < 2.",
+    "old_task_decline": "Per stage k: mean over old tasks j of (ref_j - R[k][j]); old tasks = prior "
+                        "skills (ref = R[0][j]) and tasks trained before k (ref = R[s][j], s = their "
+                        "latest training stage before k), excluding the task trained at k.",
+    "new_task_gain": "Per stage k: R[k][k] - R[0][k] (accuracy gained on the task trained at k).",
+    "prior_decline": "Per stage k: mean over prior skills (never trained) of R[0][j] - R[k][j].",
+}
+
+
+def metric_definitions() -> dict[str, str]:
+    """One-line definition of every metric returned by :func:`continual_metrics`."""
+    return dict(_DEFINITIONS)
+
+
+def _column_of(stage: str, col_index: dict[str, int]) -> int:
+    """Column index of the task trained in ``stage`` ("even@2" -> "even" unless "even@2" is a column)."""
+    if stage in col_index:
+        return col_index[stage]
+    root = stage.split("@", 1)[0]
+    if "@" in stage and root in col_index:
+        return col_index[root]
+    raise ValueError(f"stage {stage!r} names no column of tasks {list(col_index)}"
+                     + (f" (nor does its root {root!r})" if "@" in stage else ""))
+
+
+def stage_columns(stages: Sequence[str], tasks: Sequence[str]) -> list[int]:
+    """``[col(1), ..., col(T)]``: the column index trained at each stage (validates names)."""
+    if len(set(tasks)) != len(tasks):
+        dup = sorted({t for t in tasks if list(tasks).count(t) > 1})
+        raise ValueError(f"duplicate task columns: {dup}")
+    if not stages or stages[0] != "base":
+        raise ValueError(f"stages[0] must be 'base', got {stages[0] if stages else None!r}")
+    col_index = {t: j for j, t in enumerate(tasks)}
+    return [_column_of(s, col_index) for s in stages[1:]]
+
+
+def _validate(R, stages, tasks) -> list[list[float]]:
+    if len(R) != len(stages):
+        raise ValueError(f"R has {len(R)} rows but there are {len(stages)} stages (row 0 = base)")
+    rows = []
+    for i, row in enumerate(R):
+        if len(row) != len(tasks):
+            raise ValueError(f"R row {i} ({stages[i]!r}) has {len(row)} entries, expected "
+                             f"{len(tasks)} (one per task {list(tasks)})")
+        vals = [float(v) for v in row]
+        bad = [tasks[j] for j, v in enumerate(vals) if not math.isfinite(v)]
+        if bad:
+            raise ValueError(f"R row {i} ({stages[i]!r}) has non-finite entries for {bad}")
+        rows.append(vals)
+    return rows
+
+
+def _mean(xs: list[float]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
+
+
+def continual_metrics(R: Sequence[Sequence[float]], stages: Sequence[str],
+                      tasks: Sequence[str]) -> dict:
+    """All continual metrics of :func:`metric_definitions` for one accuracy matrix.
+
+    ``R``: (T+1) x len(tasks), row 0 = base, row k = after training stage k.
+    Scalars: ``avg_accuracy``, ``bwt``, ``fwt``, ``forgetting`` (``bwt``/``fwt``/``forgetting`` are
+    ``None`` when T < 2). Lists of length T (entry k-1 belongs to stage k): ``old_task_decline``,
+    ``new_task_gain``, ``prior_decline`` (entries are ``None`` where their set of tasks is empty).
+    With T == 0 (base only) scalars are ``None`` and lists empty.
+    """
+    cols = stage_columns(stages, tasks)          # cols[k-1] = col(k)
+    R = _validate(R, stages, tasks)
+    T = len(cols)
+    col = [None] + cols                           # col[k] for k = 1..T
+    trained = sorted(set(cols))
+    prior = [j for j in range(len(tasks)) if j not in set(cols)]
+
+    avg_accuracy = _mean([R[T][j] for j in trained]) if T else None
+    bwt = fwt = forgetting = None
+    if T >= 2:
+        bwt = sum(R[T][col[i]] - R[i][col[i]] for i in range(1, T)) / (T - 1)
+        fwt = sum(R[i - 1][col[i]] - R[0][col[i]] for i in range(2, T + 1)) / (T - 1)
+        forgetting = _mean([max(R[l][col[j]] for l in range(j, T)) - R[T][col[j]]
+                            for j in range(1, T)])
+
+    old_task_decline, new_task_gain, prior_decline = [], [], []
+    last_trained: dict[int, int] = {}             # column -> latest stage (< k) that trained it
+    for k in range(1, T + 1):
+        refs = {j: R[0][j] for j in prior}
+        refs.update({j: R[s][j] for j, s in last_trained.items()})
+        refs.pop(col[k], None)
+        old_task_decline.append(_mean([ref - R[k][j] for j, ref in refs.items()]))
+        new_task_gain.append(R[k][col[k]] - R[0][col[k]])
+        prior_decline.append(_mean([R[0][j] - R[k][j] for j in prior]))
+        last_trained[col[k]] = k
+
+    return dict(avg_accuracy=avg_accuracy, bwt=bwt, fwt=fwt, forgetting=forgetting,
+                old_task_decline=old_task_decline, new_task_gain=new_task_gain,
+                prior_decline=prior_decline)

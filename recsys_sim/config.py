@@ -1,0 +1,172 @@
+"""Every knob of the recommender simulator, with defaults sized for a 2-core CPU.
+
+``RecsysConfig.from_dict(d)`` builds it from the ``recsys:`` section of a suite config and raises
+``ForgetbenchError`` naming the first bad field (unknown name, wrong type, out-of-range value).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import yaml
+
+from forgetbench.errors import ForgetbenchError
+
+METHODS = ("ctr", "next_item", "ips", "onpolicy", "self_sup")
+SEGMENTS = ("cohort_a", "cohort_b", "cohort_a_rotated", "cohort_b_rotated")
+
+
+def _default_lr() -> dict[str, float]:
+    return {"ctr": 0.03, "next_item": 0.03, "ips": 0.03, "onpolicy": 0.03, "self_sup": 0.03}
+
+
+@dataclass
+class RecsysConfig:
+    # --- world -----------------------------------------------------------------------------
+    n_categories: int = 8            # C; the last `new_categories` appear with cohort B
+    new_categories: int = 2
+    items_per_category: int = 25     # N = C * items_per_category
+    dim: int = 16                    # latent dimension of the true item embeddings and the policy
+    item_noise: float = 0.6          # e_i = mu_c + item_noise * xi / sqrt(dim)
+    item_bias_std: float = 0.5       # quality / popularity bias b_i ~ N(0, std^2)
+    utility_scale: float = 4.0       # u_ui = scale * <t_u, e_i> + b_i, t_u = sum_c p_uc mu_c
+    users_per_cohort: int = 1000
+    interest_concentration: float = 0.5   # Dirichlet total mass alpha (small = few strong tastes)
+    cohort_b_new_share: float = 0.7  # share of cohort B's Dirichlet base measure on new categories
+    feature_noise: float = 0.3       # x_u = p_u + feature_noise * eps (observed features)
+    rotation_shift: int = 1          # rotated interests: roll over the base categories by this
+    rotation_strength: float = 1.0   # p' = (1 - s) p + s roll(p)
+    rotate_features: bool = False    # False: concept drift (same features, new tastes)
+    # --- click model -----------------------------------------------------------------------
+    slate_size: int = 5              # K
+    position_bias: float = 1.0       # b_p = -position_bias * log2(1 + p), p = 0..K-1
+    no_click_utility: float = 3.0    # u_0
+    # --- logging policy of the off-policy learners ------------------------------------------
+    logging_policy: str = "epsilon"  # "epsilon" | "boltzmann"
+    logging_epsilon: float = 0.1     # epsilon-greedy: whole slate uniform with prob. epsilon
+    logging_temperature: float = 1.0  # boltzmann: Plackett-Luce on scores / temperature
+    # --- training budget (equal for every learner) ------------------------------------------
+    rounds_per_stage: int = 10       # the deployed (logging) policy is refreshed every round
+    interactions_per_stage: int = 20480   # interaction = one user shown one slate
+    epochs_per_round: int = 1
+    batch_size: int = 512            # interactions per gradient step
+    learning_rates: dict = field(default_factory=_default_lr)
+    # --- learner knobs ------------------------------------------------------------------------
+    group_size: int = 8              # onpolicy G: slates per user (count as G interactions)
+    onpolicy_reward: str = "sampled"  # "sampled" (one click draw) | "exact" (slate CTR)
+    clip_eps: float = 0.2            # PPO/GRPO ratio clip (only active after the first step)
+    kl_coef: float = 0.0             # onpolicy: + kl_coef * KL(pi || pi_stage_start)
+    entropy_bonus: float = 0.0       # onpolicy: - entropy_bonus * H(pi)
+    ips_cap: float = 10.0            # importance weight cap
+    # --- base policy (shared by every method of a seed) ---------------------------------------
+    warmup_interactions: int = 2000  # uniform-random slates to cohort A; 0 = random init
+    warmup_steps: int = 20
+    warmup_lr: float = 0.03
+    init_std: float = 0.1
+    user_hidden: int = 0             # policy user tower: 0 = linear, else a tanh MLP of this width
+    # --- evaluation / defects -----------------------------------------------------------------
+    random_slates: int = 64          # slates per user for the random-policy CTR estimate
+    minor_interest: float = 0.1      # a minor interest: not the top category, share >= this
+    calibration_alpha: float = 0.01
+    max_pair_users: int = 500        # homogenisation: users used for the pairwise Jaccard
+    num_threads: int = 1             # torch intra-op threads set by the learner (process-wide);
+                                     # 0 = leave torch's setting. Small tensors: 1 is fastest.
+    stages: list = field(default_factory=lambda: ["cohort_a", "cohort_b", "cohort_a_rotated"])
+
+    @property
+    def n_items(self) -> int:
+        return self.n_categories * self.items_per_category
+
+    @property
+    def base_categories(self) -> int:
+        return self.n_categories - self.new_categories
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> "RecsysConfig":
+        d = dict(d or {})
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, value in d.items():
+            if key not in fields:
+                raise ForgetbenchError(f"recsys config: unknown field {key!r} (known: {', '.join(fields)})")
+            kwargs[key] = _coerce(key, value, fields[key].default, fields[key].default_factory)
+        cfg = cls(**kwargs)
+        if "learning_rates" in d:
+            cfg.learning_rates = {**_default_lr(), **cfg.learning_rates}
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        def bad(name: str, why: str) -> None:
+            raise ForgetbenchError(f"recsys config: field {name!r} {why} (got {getattr(self, name)!r})")
+
+        for name in ("n_categories", "items_per_category", "dim", "users_per_cohort", "slate_size",
+                     "rounds_per_stage", "interactions_per_stage", "epochs_per_round", "batch_size",
+                     "group_size", "warmup_steps", "random_slates", "max_pair_users"):
+            if getattr(self, name) < 1:
+                bad(name, "must be >= 1")
+        if not 0 <= self.new_categories < self.n_categories:
+            bad("new_categories", "must be in [0, n_categories)")
+        if self.base_categories * self.items_per_category < self.slate_size:
+            bad("slate_size", "must not exceed the base catalogue size")
+        for name in ("logging_epsilon", "rotation_strength", "cohort_b_new_share", "minor_interest",
+                     "calibration_alpha"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                bad(name, "must be in [0, 1]")
+        for name in ("item_noise", "item_bias_std", "feature_noise", "position_bias", "kl_coef",
+                     "entropy_bonus", "clip_eps", "init_std", "warmup_interactions", "user_hidden",
+                     "num_threads"):
+            if getattr(self, name) < 0:
+                bad(name, "must be >= 0")
+        for name in ("interest_concentration", "logging_temperature", "ips_cap", "utility_scale",
+                     "warmup_lr"):
+            if getattr(self, name) <= 0:
+                bad(name, "must be > 0")
+        if self.logging_policy not in ("epsilon", "boltzmann"):
+            bad("logging_policy", "must be 'epsilon' or 'boltzmann'")
+        if self.onpolicy_reward not in ("sampled", "exact"):
+            bad("onpolicy_reward", "must be 'sampled' or 'exact'")
+        per_round = self.interactions_per_stage // self.rounds_per_stage
+        if per_round < self.group_size or per_round % self.group_size:
+            bad("interactions_per_stage", "/ rounds_per_stage must be a positive multiple of group_size")
+        if self.batch_size % self.group_size:
+            bad("batch_size", "must be a multiple of group_size")
+        if set(self.learning_rates) - set(METHODS) or any(v <= 0 for v in self.learning_rates.values()):
+            bad("learning_rates", f"must map methods {METHODS} to positive numbers")
+        if not self.stages or any(s.split("@")[0] not in SEGMENTS for s in self.stages):
+            bad("stages", f"must be a non-empty list of segments from {SEGMENTS}")
+
+
+def _coerce(name: str, value: Any, default: Any, factory: Any) -> Any:
+    """Check ``value`` against the type of the field's default; ints are accepted for floats.
+    A string for a non-string field (a CLI override such as ``--recsys.kl_coef 0.1``) is parsed as
+    YAML first."""
+    ref = factory() if default is dataclasses.MISSING else default
+    if isinstance(value, str) and not isinstance(ref, str):
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError:
+            pass
+    if isinstance(ref, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(ref, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(ref, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(ref, str):
+        ok = isinstance(value, str)
+    elif isinstance(ref, dict):
+        ok = isinstance(value, Mapping) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values())
+        value = {str(k): float(v) for k, v in value.items()} if ok else value
+    elif isinstance(ref, list):
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+        value = list(value) if ok else value
+    else:
+        ok = True
+    if not ok:
+        raise ForgetbenchError(
+            f"recsys config: field {name!r} must be {type(ref).__name__}, got {value!r}")
+    return value

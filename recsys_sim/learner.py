@@ -1,0 +1,192 @@
+"""``RecsysLearner``: the recommender domain's implementation of ``forgetbench.learner.Learner``.
+
+- Base policy (row 0): the policy built deterministically from the seed (random init, then a short
+  next-item warm start on uniformly-random slates shown to cohort A; see ``learners.warm_start``).
+  Every method of a seed starts from this same policy in the same world.
+- Catalogue: the base categories, plus the categories of every segment trained so far. When it
+  grows, the new items' policy biases start at the mean bias of the existing items (cold start, not
+  0), in the learner and in the reference base policy alike. Every segment is evaluated on the
+  current catalogue (the oracle too), so a segment whose items do not exist yet is scored on what
+  exists.
+- ``evaluate``: per segment, exact CTR of the greedy top-K slate / exact CTR of the oracle slate
+  (mean over the segment's users of each, then the ratio), in [0, 1].
+- ``divergences``: exact categorical divergences over the current catalogue between the base
+  pi_0(.|u) and the current pi(.|u), averaged over a segment's users: forward KL(pi_0 || pi),
+  reverse KL(pi || pi_0), total variation; ``new_task_*`` on the trained segment, ``old_task_*``
+  averaged over old segments (None when there are none). Units: nats per user.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from forgetbench.errors import ForgetbenchError
+from forgetbench.measures.divergence import categorical_kl, categorical_reverse_kl, total_variation
+from recsys_sim import defects, learners
+from recsys_sim.config import METHODS, RecsysConfig
+from recsys_sim.env import RecsysEnv, segment_name
+from recsys_sim.policy import PolicyModel, greedy_slates
+
+CHECKPOINT = "recsys_learner.pt"
+
+
+class RecsysLearner:
+    def __init__(self, cfg: RecsysConfig, method: str, seed: int):
+        if method not in METHODS:
+            close = difflib.get_close_matches(method, METHODS, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ForgetbenchError(f"recsys: unknown method {method!r} (known: {', '.join(METHODS)}){hint}")
+        self.cfg, self.method, self.seed = cfg, method, seed
+        if cfg.num_threads:
+            torch.set_num_threads(cfg.num_threads)
+        self.env = RecsysEnv(cfg, seed)
+        self._names = list(dict.fromkeys(segment_name(s) for s in cfg.stages))
+        self.trained: list[str] = []
+        self.model = PolicyModel(cfg.n_categories, cfg.n_items, cfg.dim, cfg.user_hidden,
+                                 cfg.init_std, seed)
+        self.warm_stats = learners.warm_start(self.model, self.env, self.available, seed)
+        self.base = copy.deepcopy(self.model).requires_grad_(False)
+        self.generator = torch.Generator().manual_seed(seed * 1_000_003 + 7)
+
+    # ---- catalogue -------------------------------------------------------------------------
+    @property
+    def available(self) -> torch.Tensor:
+        return self.env.available_items(self.trained)
+
+    def _grow_catalogue(self, name: str) -> None:
+        old, new = self.available, self.env.available_items(self.trained + [name])
+        fresh = new & ~old
+        if fresh.any():
+            with torch.no_grad():
+                for m in (self.model, self.base):
+                    m.item_bias[fresh] = m.item_bias[old].mean()
+
+    # ---- Learner protocol ------------------------------------------------------------------
+    def eval_names(self) -> list[str]:
+        return list(self._names)
+
+    @torch.no_grad()
+    def greedy(self, task: str) -> torch.Tensor:
+        """The deployed slates of the current policy for a segment's users: (U, K)."""
+        seg = self.env.segment(task)
+        return greedy_slates(self.model.scores(seg.features, self.available), self.cfg.slate_size)
+
+    def ctr(self, task: str) -> float:
+        """Exact mean CTR of the greedy slates on a segment."""
+        return float(self.env.slate_ctr(task, self.greedy(task)).mean())
+
+    def evaluate(self) -> dict[str, float]:
+        avail = self.available
+        return {n: min(1.0, self.ctr(n) / self.env.oracle_ctr(n, avail)) for n in self._names}
+
+    def random_ratio(self) -> dict[str, float]:
+        """Uniform-random policy CTR / oracle CTR per segment on the current catalogue."""
+        avail = self.available
+        return {n: self.env.random_ctr(n, avail) / self.env.oracle_ctr(n, avail) for n in self._names}
+
+    def train_stage(self, task: str, stage: int) -> dict[str, Any]:
+        name = segment_name(task)
+        self._grow_catalogue(name)
+        avail = self.env.available_items(self.trained + [name])
+        stats = learners.train_stage(self.model, self.env, self.env.segment(name), self.method,
+                                     avail, self.generator)
+        self.trained.append(name)
+        return stats
+
+    def parameters(self) -> Mapping[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in self.model.named_parameters()}
+
+    def base_parameters(self) -> Mapping[str, torch.Tensor]:
+        """The base policy's weights (new items' biases cold-started like the learner's), so drift
+        measures what was learned, not the catalogue growth."""
+        return {k: v.detach().clone() for k, v in self.base.named_parameters()}
+
+    @torch.no_grad()
+    def _segment_divergences(self, task: str) -> tuple[float, float, float]:
+        seg, avail = self.env.segment(task), self.available
+        p0 = torch.softmax(self.base.scores(seg.features)[:, avail], -1)
+        p = torch.softmax(self.model.scores(seg.features)[:, avail], -1)
+        return (float(categorical_kl(p0, p).mean()), float(categorical_reverse_kl(p0, p).mean()),
+                float(total_variation(p0, p).mean()))
+
+    def divergences(self, task: str, old_tasks: list[str]) -> dict[str, float | None]:
+        new = self._segment_divergences(task)
+        olds = list(dict.fromkeys(segment_name(t) for t in old_tasks))
+        per_old = [self._segment_divergences(t) for t in olds]
+        old = [sum(v[i] for v in per_old) / len(per_old) if per_old else None for i in range(3)]
+        return {"new_task_forward_kl": new[0], "old_task_forward_kl": old[0],
+                "new_task_reverse_kl": new[1], "old_task_reverse_kl": old[1],
+                "new_task_tv": new[2], "old_task_tv": old[2]}
+
+    @torch.no_grad()
+    def defects(self, task: str, oracle: bool = False) -> dict[str, float]:
+        """Defect metrics of the greedy slates on a segment's users (see ``recsys_sim.defects``);
+        ``oracle=True``: of the oracle slates instead (the reference; no policy entropy)."""
+        env, cfg, avail = self.env, self.cfg, self.available
+        seg = env.segment(task)
+        slates = env.oracle_slates(seg, avail) if oracle else self.greedy(task)
+        organic = env.organic_choice(seg, avail)
+        cat = env.item_category
+        out = {
+            "exposure_gini": defects.exposure_gini(slates, avail),
+            "coverage": defects.coverage(slates, avail),
+            "intra_list_diversity": defects.intra_list_diversity(slates, env.item_emb),
+            "popularity_lift": defects.popularity_lift(slates, organic.mean(0), organic),
+            "calibration_kl": defects.calibration_kl(seg.interests, slates, cat, cfg.calibration_alpha),
+            "homogenization": defects.homogenization(slates, cfg.n_items, cfg.max_pair_users),
+            "longtail_retention": defects.longtail_retention(seg.interests, slates, cat, cfg.minor_interest),
+        }
+        if not oracle:
+            probs = torch.softmax(self.model.scores(seg.features)[:, avail], -1)
+            out["entropy"] = float(defects.entropy(probs).mean())
+        return out
+
+    def extras(self, task: str) -> dict[str, Any]:
+        """``defects`` (greedy slates) and ``defects_oracle`` (oracle slates, the reference) on the
+        stage's users; per segment ``random_ratio``, exact ``ctr`` and ``oracle_ctr``."""
+        avail = self.available
+        return {"defects": self.defects(task),
+                "defects_oracle": self.defects(task, oracle=True),
+                "random_ratio": self.random_ratio(),
+                "ctr": {n: self.ctr(n) for n in self._names},
+                "oracle_ctr": {n: self.env.oracle_ctr(n, avail) for n in self._names}}
+
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        torch.save({"method": self.method, "seed": self.seed, "config": dataclasses.asdict(self.cfg),
+                    "model": self.model.state_dict(), "base": self.base.state_dict(),
+                    "trained": list(self.trained), "generator": self.generator.get_state()},
+                   path / CHECKPOINT)
+
+    def load(self, path: Path) -> None:
+        file = Path(path) / CHECKPOINT
+        if not file.is_file():
+            raise ForgetbenchError(f"recsys: no checkpoint at {file}")
+        state = torch.load(file, weights_only=False)
+        if (state["method"], state["seed"]) != (self.method, self.seed):
+            raise ForgetbenchError(f"recsys: checkpoint {file} is for method {state['method']!r} seed "
+                                   f"{state['seed']}, not {self.method!r} seed {self.seed}")
+        self.model.load_state_dict(state["model"])
+        self.base.load_state_dict(state["base"])
+        self.trained = list(state["trained"])
+        self.generator.set_state(state["generator"])
+
+
+def make_learner(section: dict | None, method: str, seed: int) -> RecsysLearner:
+    """Build a learner from the ``recsys:`` section of a suite config (None = defaults)."""
+    return RecsysLearner(RecsysConfig.from_dict(section), method, seed)
+
+
+def default_stages(section: dict | None) -> list[str]:
+    """The training stages (segment names) of a ``recsys:`` section; default
+    ``["cohort_a", "cohort_b", "cohort_a_rotated"]``."""
+    return list(RecsysConfig.from_dict(section).stages)
+
+
+__all__ = ["METHODS", "RecsysLearner", "default_stages", "make_learner"]
