@@ -129,7 +129,7 @@ def run_sequence(config: dict, *, domain: str, method: str, seed: int, tasks: li
         results["extras"].append(extras)
         results["timing"].append({"train": round(t_train, 2), "eval": round(t_eval, 2),
                                   "measure": round(t_measure, 2)})
-        results["metrics"] = continual_metrics(results["accuracy"], results["stages"], cols)
+        results["metrics"] = continual_metrics(results["accuracy"], results["stages"], cols, planned=names)
         _write(results, run_dir)
         if state.is_main_process and not keep_checkpoints and k > 1:
             shutil.rmtree(ckpt_dir / f"stage{k - 1}", ignore_errors=True)

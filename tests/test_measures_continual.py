@@ -119,3 +119,16 @@ def test_shape_and_name_errors(R, stages, tasks, msg):
 def test_definitions_cover_every_metric():
     defs = metric_definitions()
     assert set(defs) == set(KEYS) and all(isinstance(v, str) and v for v in defs.values())
+
+
+def test_partial_matrix_with_planned_stages_agrees_with_the_final_one():
+    # columns a (stage 1), b (stage 2), p (prior). After stage 1 only, b is not a prior skill.
+    R = [[0.1, 0.5, 0.9], [0.6, 0.1, 0.7], [0.4, 0.8, 0.6]]
+    stages, tasks = ["base", "a", "b"], ["a", "b", "p"]
+    partial = continual_metrics(R[:2], stages[:2], tasks, planned=["a", "b"])
+    final = continual_metrics(R, stages, tasks)
+    assert partial["old_task_decline"] == pytest.approx([0.2]) == final["old_task_decline"][:1]
+    assert partial["prior_decline"] == pytest.approx([0.2])
+    # without `planned`, b counts as a prior skill at stage 1: (0.9-0.7 + 0.5-0.1) / 2
+    assert continual_metrics(R[:2], stages[:2], tasks)["old_task_decline"] == pytest.approx([0.3])
+    assert final["old_task_decline"] == pytest.approx([0.2, ((0.9 - 0.6) + (0.6 - 0.4)) / 2])

@@ -80,21 +80,24 @@ def _mean(xs: list[float]) -> float | None:
 
 
 def continual_metrics(R: Sequence[Sequence[float]], stages: Sequence[str],
-                      tasks: Sequence[str]) -> dict:
+                      tasks: Sequence[str], planned: Sequence[str] = ()) -> dict:
     """All continual metrics of :func:`metric_definitions` for one accuracy matrix.
 
     ``R``: (T+1) x len(tasks), row 0 = base, row k = after training stage k.
     Scalars: ``avg_accuracy``, ``bwt``, ``fwt``, ``forgetting`` (``bwt``/``fwt``/``forgetting`` are
     ``None`` when T < 2). Lists of length T (entry k-1 belongs to stage k): ``old_task_decline``,
     ``new_task_gain``, ``prior_decline`` (entries are ``None`` where their set of tasks is empty).
-    With T == 0 (base only) scalars are ``None`` and lists empty.
+    With T == 0 (base only) scalars are ``None`` and lists empty. ``planned`` names the stages of the
+    whole sequence when ``R`` is partial (a run in progress): a column trained only at a later stage
+    is then neither a prior skill nor an old task yet, so partial and final metrics agree.
     """
     cols = stage_columns(stages, tasks)          # cols[k-1] = col(k)
     R = _validate(R, stages, tasks)
     T = len(cols)
     col = [None] + cols                           # col[k] for k = 1..T
     trained = sorted(set(cols))
-    prior = [j for j in range(len(tasks)) if j not in set(cols)]
+    later = set(stage_columns(["base", *planned], tasks)) if planned else set()
+    prior = [j for j in range(len(tasks)) if j not in set(cols) | later]
 
     avg_accuracy = _mean([R[T][j] for j in trained]) if T else None
     bwt = fwt = forgetting = None
