@@ -95,6 +95,8 @@ class Config:
     base_recipe: dict[str, Any] = field(default_factory=dict)
     #: The recommender's settings (``recsys_sim.config.RecsysConfig`` fields) when ``domain: recsys``.
     recsys: dict[str, Any] = field(default_factory=dict)
+    #: Grids over config fields, one run directory per point (see ``forgetbench.sweep``).
+    sweep: list[dict] = field(default_factory=list)
 
     def stage_tasks(self) -> list[str]:
         return self.tasks[: self.max_stages] if self.max_stages else list(self.tasks)
@@ -246,6 +248,13 @@ def _build_mixed(data: dict, overrides: dict) -> Config:
                 out[key] = _coerce(value, tp, prefix + key, from_cli=(prefix + key) in overrides)
         return cls(**out)
     return convert(Config, data, "")
+
+
+def config_from_dict(data: dict) -> Config:
+    """A validated Config from a ``Config.to_dict()``-shaped mapping (e.g. one sweep point)."""
+    cfg = _build(Config, data)
+    validate(cfg)
+    return cfg
 
 
 def validate(cfg: Config) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from accelerate import PartialState
 
-from forgetbench.config import Config, load_config
+from forgetbench.config import Config, config_from_dict, load_config
 from forgetbench.errors import ForgetbenchError
 from forgetbench.registry import describe_tasks, discover, get_task
 
@@ -59,27 +59,37 @@ def run_experiment(argv: list[str]) -> int:
     out = Path(cfg.output_dir)
     if state.is_main_process:
         _check_writable(out)
-    factory, model = (_llm_factory if cfg.domain == "llm" else _recsys_factory)(cfg)
-    tasks = cfg.stage_tasks()
-    if state.is_main_process:
-        print(f"forgetbench: experiment={cfg.experiment} domain={cfg.domain} model={cfg.model_name_or_path} "
-              f"tasks={tasks} prior_tasks={cfg.prior_tasks} methods={cfg.methods} seeds={cfg.seeds} "
-              f"output_dir={out} world_size={state.num_processes}", flush=True)
+    make = _llm_factory if cfg.domain == "llm" else _recsys_factory
+    make(cfg)  # unknown tasks, options and models fail here, before any run starts
     from forgetbench.sequence import run_sequence
+    from forgetbench.sweep import expand
     from forgetbench.tracking import Tracker
 
-    config = cfg.to_dict()
-    for method in cfg.methods:
+    points = expand(cfg.to_dict())
+    if state.is_main_process:
+        sweep = f" sweep_points={len(points)}" if cfg.sweep else ""
+        print(f"forgetbench: experiment={cfg.experiment} domain={cfg.domain} model={cfg.model_name_or_path} "
+              f"tasks={cfg.stage_tasks()} prior_tasks={cfg.prior_tasks} methods={cfg.methods} "
+              f"seeds={cfg.seeds}{sweep} output_dir={out} world_size={state.num_processes}", flush=True)
+    for point in points:
+        pcfg = config_from_dict(point.config) if cfg.sweep else cfg
+        if point.label and state.is_main_process:
+            print(f"forgetbench: sweep point {point.family}/{point.label}", flush=True)
+        factory, model = make(pcfg)
+        config = pcfg.to_dict()
         for seed in cfg.seeds:
-            tracker = Tracker(config, experiment=cfg.experiment, method=method, seed=seed, domain=cfg.domain,
-                              model=cfg.model_name_or_path, output_dir=str(out),
-                              enabled="wandb" in cfg.report_to and state.is_main_process)
+            name = f"{point.family}-{point.label}-seed{seed}" if point.label else None
+            tracker = Tracker(config, experiment=cfg.experiment, method=point.method, seed=seed,
+                              domain=cfg.domain, model=cfg.model_name_or_path, output_dir=str(out),
+                              run_name=name, enabled="wandb" in cfg.report_to and state.is_main_process)
+            header = {"model": model, "world_size": state.num_processes}
+            if point.label:
+                header.update(family=point.family, label=point.label)
             results = run_sequence(
-                config, domain=cfg.domain, method=method, seed=seed, tasks=tasks,
-                run_dir=out / method / f"seed{seed}", overwrite=cfg.overwrite,
-                keep_checkpoints=cfg.keep_checkpoints, tracker=tracker,
-                header={"model": model, "world_size": state.num_processes},
-                make_learner=lambda: factory(method, seed, [tracker.callback()]))
+                config, domain=cfg.domain, method=point.method, seed=seed, tasks=pcfg.stage_tasks(),
+                run_dir=point.run_dir(out, seed), overwrite=cfg.overwrite,
+                keep_checkpoints=cfg.keep_checkpoints, tracker=tracker, header=header,
+                make_learner=lambda: factory(point.method, seed, [tracker.callback()]))
             tracker.finish(results, None)
     if state.is_main_process:
         from forgetbench.report import write_report

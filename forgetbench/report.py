@@ -18,6 +18,7 @@ from pathlib import Path
 
 from forgetbench.errors import ForgetbenchError
 from forgetbench.measures.continual import metric_definitions
+from forgetbench.report_razor import sweep_section
 from forgetbench.report_plots import (
     PREDICTORS, mean_results, plot_decline, plot_heatmap, plot_pareto, plot_per_layer,
     plot_predictors, predictor_r2, slug,
@@ -187,6 +188,7 @@ def _experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str,
                       "policy's ratio is shown beside it."]
     lines += _matrix_section(groups)
     lines += _defects_section(groups)
+    lines += sweep_section(runs, out_dir, prefix)
 
     made: list[tuple[str, Path | None]] = []
     for g, rs in groups.items():

@@ -23,7 +23,7 @@ from forgetbench.store import atomic_write_json, read_json
 
 #: Config fields that do not change what a run computes (a rerun may differ in these).
 NON_SEMANTIC = ("overwrite", "report_to", "list_tasks", "debug", "max_stages", "output_dir", "seeds",
-                "methods", "wandb_project", "keep_checkpoints", "include_path", "eval_only")
+                "methods", "wandb_project", "keep_checkpoints", "include_path", "eval_only", "sweep")
 
 
 def fingerprint(config: dict) -> str:

@@ -38,7 +38,7 @@ class BaseRecipe:
     learning_rate: float = 2e-3
     prior_tasks: tuple[str, ...] = ("copy", "reverse", "add")
     #: New tasks and the fraction of all pretraining rows each gets (uniformly drawn correct answers).
-    new_tasks: tuple[tuple[str, float], ...] = (("even_between", 0.002), ("sum_to", 0.08),
+    new_tasks: tuple[tuple[str, float], ...] = (("even_between", 0.002), ("sum_to", 0.15),
                                                ("multiple", 0.008), ("subtract", 0.02))
     seed: int = 1234
 

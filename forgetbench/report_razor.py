@@ -1,0 +1,141 @@
+"""The report's sweep section (RL's Razor analysis): per-point table, Pareto frontiers per family,
+old-task decline at matched new-task accuracy with 95% CIs over seeds, and the frontier plot.
+
+Families are compared at matched accuracy only when they train the same task sequence (the
+control task's accuracy is not the multi-answer task's). A family's decline at accuracy ``a`` for
+one seed interpolates that seed's points along their (accuracy, decline) frontier; the CI is the
+t-interval over seeds (``report_stats.mean_ci``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from forgetbench.razor import decline_at, matched_targets, pareto_frontier  # noqa: E402
+from forgetbench.report_stats import Run, last, mean_ci, num, planned_tasks  # noqa: E402
+
+ACC, OLD, DECLINE = "final_new_task_accuracy", "final_old_task_accuracy", "final_old_task_decline"
+
+
+def _family(r: Run) -> str:
+    return str(r.data.get("family") or r.method)
+
+
+def _trained(r: Run) -> str:
+    return " → ".join(planned_tasks(r.data.get("config") or {}, r.domain) or r.stages[1:])
+
+
+def _teacher(r: Run) -> str:
+    opts = (r.data.get("config") or {}).get("task_options") or {}
+    teachers = {str(o.get("teacher")) for t, o in opts.items() if isinstance(o, dict) and o.get("teacher")
+                and t in _trained(r)}
+    return ",".join(sorted(teachers)) or "—"
+
+
+def _kl(r: Run, key: str):
+    d = last(r.data.get("kl"))
+    return num(d.get(key)) if isinstance(d, dict) else None
+
+
+def _fmt(s) -> str:
+    if s.mean is None:
+        return "—"
+    return f"{s.mean:.3f}" + (f" ± {s.half:.3f}" if s.half is not None else "")
+
+
+def point_rows(runs: list[Run]) -> list[list[str]]:
+    """One row per sweep point: family, label, trained tasks, teacher, n, and seed means ± CI."""
+    points: dict[tuple[str, str], list[Run]] = {}
+    for r in runs:
+        points.setdefault((_family(r), r.label or r.method), []).append(r)
+    rows = []
+    for (fam, label), rs in points.items():
+        rows.append([fam, label, _trained(rs[0]), _teacher(rs[0]), str(len(rs)),
+                     _fmt(mean_ci(r.summary.get(ACC) for r in rs)),
+                     _fmt(mean_ci(r.summary.get(OLD) for r in rs)),
+                     _fmt(mean_ci(r.summary.get(DECLINE) for r in rs)),
+                     _fmt(mean_ci(_kl(r, "new_task_forward_kl") for r in rs)),
+                     _fmt(mean_ci(_kl(r, "old_task_forward_kl") for r in rs))])
+    return rows
+
+
+def matched_rows(runs: list[Run], n_targets: int = 3) -> list[list[str]]:
+    """Per trained-task sequence and target accuracy: each family's decline (mean ± CI over seeds)."""
+    rows = []
+    by_tasks: dict[str, dict[str, list[Run]]] = {}
+    for r in runs:
+        if r.summary.get(ACC) is not None and r.summary.get(DECLINE) is not None:
+            by_tasks.setdefault(_trained(r), {}).setdefault(_family(r), []).append(r)
+    for tasks, fams in by_tasks.items():
+        if len(fams) < 2:
+            continue
+        ranges = {f: (min(r.summary[ACC] for r in rs), max(r.summary[ACC] for r in rs)) for f, rs in fams.items()}
+        targets = matched_targets(list(ranges.values()), n_targets)
+        if not targets:
+            spans = ", ".join(f"{f} [{lo:.2f}, {hi:.2f}]" for f, (lo, hi) in ranges.items())
+            rows.append([tasks, "—", f"no common new-task accuracy: {spans}"])
+            continue
+        for a in targets:
+            cells = []
+            for fam, rs in fams.items():
+                seeds: dict = {}
+                for r in rs:
+                    seeds.setdefault(r.seed, []).append((r.summary[ACC], r.summary[DECLINE]))
+                cells.append(f"{fam} {_fmt(mean_ci(decline_at(pts, a) for pts in seeds.values()))}")
+            rows.append([tasks, f"{a:.3f}", "; ".join(cells)])
+    return rows
+
+
+def plot_frontiers(runs: list[Run], path: Path, title: str) -> Path:
+    """Seed-mean (new-task accuracy, old-task accuracy) per sweep point; each family's frontier."""
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    fams: dict[str, dict[str, list[Run]]] = {}
+    for r in runs:
+        fams.setdefault(f"{_family(r)} ({_trained(r)})", {}).setdefault(r.label, []).append(r)
+    for fam, points in fams.items():
+        pts = []
+        for rs in points.values():
+            x, y = mean_ci(r.summary.get(ACC) for r in rs), mean_ci(r.summary.get(OLD) for r in rs)
+            if x.mean is not None and y.mean is not None:
+                pts.append((x.mean, y.mean))
+        if not pts:
+            continue
+        sc = ax.scatter(*zip(*pts), s=30, alpha=0.6)
+        front = pareto_frontier(pts)
+        ax.plot(*zip(*front), marker="o", color=sc.get_facecolor()[0], label=fam)
+    ax.set_xlabel("new-task accuracy (seed mean)")
+    ax.set_ylabel("old-task accuracy (seed mean)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def sweep_section(runs: list[Run], out_dir: Path, prefix: str) -> list[str]:
+    """Markdown lines of the sweep analysis (empty when no run carries a sweep ``family``)."""
+    runs = [r for r in runs if r.data.get("family") and r.complete]
+    if not runs:
+        return []
+    lines = ["", "### Sweep: Pareto frontiers and forgetting at matched new-task accuracy", ""]
+    head = ["family", "point", "trained", "teacher", "n", "new-task acc", "old-task acc",
+            "old-task decline", "fwd KL new", "fwd KL old"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in point_rows(runs)]
+    lines += ["", "Old-task decline at matched new-task accuracy (per seed, linear interpolation along "
+                  "the family's (accuracy, decline) frontier; mean ± 95% CI over seeds; targets span the "
+                  "overlap of the families' accuracy ranges):", ""]
+    matched = matched_rows(runs)
+    lines += ["| trained | new-task acc | decline per family |", "|---|---|---|"]
+    lines += ["| " + " | ".join(r) + " |" for r in matched] or ["| — | — | fewer than two families |"]
+    p = plot_frontiers(runs, out_dir / "plots" / f"{prefix}frontiers.png", "Pareto frontiers per family")
+    lines += ["", f"![Pareto frontiers]({p.relative_to(out_dir).as_posix()})"]
+    return lines
