@@ -52,6 +52,8 @@ class EvalParams:
     sampled: bool = False
     n_samples: int = 4
     batch_size: int = 256
+    #: Samples per new-task eval prompt for answer diversity after each stage (0 = off).
+    diversity_samples: int = 0
 
 
 @dataclass

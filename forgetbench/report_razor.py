@@ -41,6 +41,11 @@ def _kl(r: Run, key: str):
     return num(d.get(key)) if isinstance(d, dict) else None
 
 
+def _diversity(r: Run, key: str):
+    d = last(r.per_stage("new_task_diversity"))
+    return num(d.get(key)) if isinstance(d, dict) else None
+
+
 def _fmt(s) -> str:
     if s.mean is None:
         return "—"
@@ -59,7 +64,9 @@ def point_rows(runs: list[Run]) -> list[list[str]]:
                      _fmt(mean_ci(r.summary.get(OLD) for r in rs)),
                      _fmt(mean_ci(r.summary.get(DECLINE) for r in rs)),
                      _fmt(mean_ci(_kl(r, "new_task_forward_kl") for r in rs)),
-                     _fmt(mean_ci(_kl(r, "old_task_forward_kl") for r in rs))])
+                     _fmt(mean_ci(_kl(r, "old_task_forward_kl") for r in rs)),
+                     _fmt(mean_ci(_kl(r, "new_task_reverse_kl") for r in rs)),
+                     _fmt(mean_ci(_diversity(r, "top_answer_share") for r in rs))])
     return rows
 
 
@@ -127,10 +134,12 @@ def sweep_section(runs: list[Run], out_dir: Path, prefix: str) -> list[str]:
         return []
     lines = ["", "### Sweep: Pareto frontiers and forgetting at matched new-task accuracy", ""]
     head = ["family", "point", "trained", "teacher", "n", "new-task acc", "old-task acc",
-            "old-task decline", "fwd KL new", "fwd KL old"]
+            "old-task decline", "fwd KL new", "fwd KL old", "rev KL new", "top-answer share"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in point_rows(runs)]
-    lines += ["", "Old-task decline at matched new-task accuracy (per seed, linear interpolation along "
+    lines += ["", "top-answer share = mean over new-task prompts of the most frequent correct answer's "
+                  "share of the correct samples at T=1 (1 = collapsed onto one answer per prompt).",
+              "", "Old-task decline at matched new-task accuracy (per seed, linear interpolation along "
                   "the family's (accuracy, decline) frontier; mean ± 95% CI over seeds; targets span the "
                   "overlap of the families' accuracy ranges):", ""]
     matched = matched_rows(runs)

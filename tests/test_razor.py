@@ -43,3 +43,13 @@ def test_r2_of_an_exact_quadratic_is_one_and_of_noise_is_low():
     # SS_tot = 4.8, S_uy = 4, S_uu = 14, SS_reg = 4^2/14, R^2 = (16/14)/4.8 = 5/21
     ys = [1.0, -1.0, 1.0, -1.0, 1.0]
     assert r_squared_quadratic(xs, ys) == pytest.approx(5 / 21)
+
+
+def test_answer_stats_measure_collapse():
+    from forgetbench.llm.diversity import answer_stats
+
+    groups = [["2", "4", "2", "x"], ["6", "6", "6", "6"], ["a", "b", "c", "d"]]
+    correct = [[True, True, True, False], [True] * 4, [False] * 4]
+    s = answer_stats(groups, correct)
+    assert s["distinct_correct"] == pytest.approx((2 + 1 + 0) / 3)
+    assert s["top_answer_share"] == pytest.approx((2 / 3 + 1.0) / 2)

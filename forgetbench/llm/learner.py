@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 from transformers import set_seed
 
 from forgetbench.config import Config
+from forgetbench.llm.diversity import answer_diversity
 from forgetbench.llm.evaluate import evaluate_tasks
 from forgetbench.llm.guards import NanLossGuard
 from forgetbench.llm.methods.grpo import train_grpo
@@ -109,7 +110,12 @@ class LLMLearner:
 
     def extras(self, task: str) -> dict:
         sampled = {n: r["sampled"] for n, r in self.last_eval.items() if r.get("sampled") is not None}
-        return {"sampled_accuracy": sampled} if sampled else {}
+        out = {"sampled_accuracy": sampled} if sampled else {}
+        if self.cfg.eval.diversity_samples:
+            out["new_task_diversity"] = answer_diversity(self.model, self.tokenizer, self.tasks[task],
+                                                         self.eval_rows[task][:self.cfg.kl.n_prompts],
+                                                         self.cfg.eval.diversity_samples, seed=self.seed)
+        return out
 
     def save(self, path: Path) -> None:
         if PartialState().is_main_process:
