@@ -90,7 +90,12 @@ def run_experiment(argv: list[str]) -> int:
                 run_dir=point.run_dir(out, seed), overwrite=cfg.overwrite,
                 keep_checkpoints=cfg.keep_checkpoints, tracker=tracker, header=header,
                 make_learner=lambda: factory(point.method, seed, [tracker.callback()]))
-            tracker.finish(results, None)
+            heatmap = None
+            if tracker.enabled:
+                from forgetbench.report_plots import plot_heatmap
+
+                heatmap = plot_heatmap(results, point.run_dir(out, seed) / "heatmap.png")
+            tracker.finish(results, heatmap)
     if state.is_main_process:
         from forgetbench.report import write_report
 

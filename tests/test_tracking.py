@@ -276,3 +276,25 @@ def test_callback_with_real_trainers(offline_env):
     (run_dir,) = (out / "wandb").glob("offline-run-*")
     steps = [h["train/step"] for h in read_run(run_dir)["history"] if "train/loss" in h]
     assert steps == [2, 4, 6, 8]
+
+
+def test_harness_run_writes_one_offline_wandb_run_per_method(offline_env, micro_base_path, tmp_path):
+    """Through run_experiment: one W&B run per (method, seed), summary and stage axis filled."""
+    from forgetbench.experiment import run_experiment
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "out"
+    assert run_experiment(["--config", str(root / "configs" / "smoke.yaml"), "--output_dir", str(out),
+                           "--methods", "sft", "rft", "--max_stages", "1", "--max_steps", "1",
+                           "--report_to", "wandb"]) == 0
+    run_dirs = sorted((out / "wandb").glob("offline-run-*"))
+    assert len(run_dirs) == 2
+    got = {r["run"].job_type: r for r in (read_run(d) for d in run_dirs)}
+    assert set(got) == {"sft", "rft"}
+    for method, g in got.items():
+        res = json.loads((out / method / "seed0" / "results.json").read_text())
+        assert g["run"].run_group == "smoke"
+        assert g["summary"]["final/old_task_decline"] == pytest.approx(res["metrics"]["old_task_decline"][-1])
+        assert g["summary"]["final/kl/new_task_forward_kl"] == pytest.approx(res["kl"][-1]["new_task_forward_kl"])
+        assert g["summary"]["results/accuracy_heatmap/_type"] == "image-file"
+        assert [h["cl/stage"] for h in g["history"] if "cl/stage" in h] == [0, 1]
