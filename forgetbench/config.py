@@ -39,6 +39,8 @@ class GRPOParams:
     scale_rewards: str = "group"
     use_vllm: bool = False
     vllm_mode: str = "colocate"
+    #: Further ``trl.GRPOConfig`` fields passed as they are, e.g. ``{vllm_gpu_memory_utilization: 0.3}``.
+    trl_args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -69,6 +71,12 @@ class Config:
     domain: str = "llm"
     model_name_or_path: str = "embedded:tiny"
     gguf_file: Optional[str] = None
+    #: Wrap prompts in the tokenizer's chat template as one user message: auto (when it has one), true, false.
+    chat_template: Any = "auto"
+    #: Weight precision: auto (fp32 weights; bf16 autocast on CUDA), float32, bfloat16, float16.
+    dtype: str = "auto"
+    #: LoRA (``peft.LoraConfig`` fields, e.g. ``{r: 8, lora_alpha: 16}``); empty = full fine-tuning.
+    peft: dict[str, Any] = field(default_factory=dict)
     tasks: list[str] = field(default_factory=lambda: ["sum_to", "even_between", "multiple"])
     prior_tasks: list[str] = field(default_factory=lambda: ["copy", "reverse", "add"])
     #: Options per task name, e.g. ``{sum_to: {teacher: hard}}``.
@@ -108,6 +116,13 @@ class Config:
 
 
 # --- parsing -------------------------------------------------------------------------------------
+def _field_error(where: str, msg: str) -> ForgetbenchError:
+    """An error about config field ``where`` (dotted); ``load_config`` adds the YAML line."""
+    err = ForgetbenchError(msg)
+    err.field = where
+    return err
+
+
 def _type_name(tp) -> str:
     return getattr(tp, "__name__", str(tp).replace("typing.", ""))
 
@@ -121,27 +136,27 @@ def _coerce(value: Any, tp, where: str, from_cli: bool) -> Any:
         return _coerce(value, [a for a in args if a is not type(None)][0], where, from_cli)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise ForgetbenchError(f"config field {where!r}: expected a mapping of {_type_name(tp)} fields, "
-                                   f"got {value!r}")
+            raise _field_error(where, f"config field {where!r}: expected a mapping of {_type_name(tp)} fields, "
+                                         f"got {value!r}")
         return _build(tp, value, where + ".")
     if origin is list:
         if from_cli and isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            raise ForgetbenchError(f"config field {where!r}: expected a list, got {value!r}")
+            raise _field_error(where, f"config field {where!r}: expected a list, got {value!r}")
         return [_coerce(v, args[0], where, from_cli) for v in value]
     if origin is dict or tp is dict:
         if from_cli and isinstance(value, str):
             value = yaml.safe_load(value)
         if not isinstance(value, dict):
-            raise ForgetbenchError(f"config field {where!r}: expected a mapping, got {value!r}")
+            raise _field_error(where, f"config field {where!r}: expected a mapping, got {value!r}")
         return value
     if tp is Any:
         return value
     if from_cli and isinstance(value, list):
         if tp is bool and not value:  # a bare flag
             return True
-        raise ForgetbenchError(f"config field {where!r}: expects one value, got {len(value)}: {value}")
+        raise _field_error(where, f"config field {where!r}: expects one value, got {len(value)}: {value}")
     try:
         if tp is bool:
             if from_cli and isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
@@ -162,7 +177,7 @@ def _coerce(value: Any, tp, where: str, from_cli: bool) -> Any:
                 raise ValueError
             return str(value)
     except ValueError:
-        raise ForgetbenchError(f"config field {where!r}: expected {_type_name(tp)}, got {value!r}") from None
+        raise _field_error(where, f"config field {where!r}: expected {_type_name(tp)}, got {value!r}") from None
     return value
 
 
@@ -174,7 +189,7 @@ def _build(cls, data: dict, prefix: str = "", from_cli: bool = False):
         if key not in names:
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
-            raise ForgetbenchError(f"unknown config field '{prefix}{key}'{hint}")
+            raise _field_error(f"{prefix}{key}", f"unknown config field '{prefix}{key}'{hint}")
         kwargs[key] = _coerce(value, hints[key], prefix + key, from_cli)
     return cls(**kwargs)
 
@@ -215,10 +230,32 @@ def parse_cli(argv: list[str]) -> tuple[Optional[str], dict[str, Any]]:
     return config_path, {k: (v[0] if len(v) == 1 else v) for k, v in overrides.items()}
 
 
+def _yaml_line(path: str | Path, dotted: str) -> Optional[int]:
+    """1-based line of the key ``a.b.c`` in the YAML file (None when it is not there)."""
+    node, line = yaml.compose(Path(path).read_text()), None
+    for part in dotted.split("."):
+        match = [(k, v) for k, v in node.value if k.value == part] if isinstance(node, yaml.MappingNode) else []
+        if not match:
+            break
+        line, node = match[0][0].start_mark.line + 1, match[0][1]
+    return line
+
+
+def _from_yaml(path: str | Path) -> Config:
+    """The config of a YAML file; a bad field is reported with its file and line."""
+    try:
+        return _build(Config, load_yaml(path))
+    except ForgetbenchError as e:
+        if getattr(e, "field", None) is None:
+            raise
+        line = _yaml_line(path, e.field)
+        raise ForgetbenchError(f"config file {str(path)!r}:{f' line {line}:' if line else ''} {e}") from None
+
+
 def load_config(argv: list[str]) -> Config:
     """Resolve the config from the CLI (``--config FILE`` plus overrides) and validate it."""
     path, overrides = parse_cli(argv)
-    cfg = _build(Config, load_yaml(path)) if path else Config()
+    cfg = _from_yaml(path) if path else Config()
     data = cfg.to_dict()
     for dotted, value in overrides.items():
         node, parts = data, dotted.split(".")
@@ -287,6 +324,10 @@ def validate(cfg: Config) -> None:
         fail(f"grpo.num_generations must be >= 2 (group-relative advantages), got {cfg.grpo.num_generations}")
     if cfg.grpo.beta < 0:
         fail(f"grpo.beta must be >= 0, got {cfg.grpo.beta}")
+    if cfg.dtype not in ("auto", "float32", "bfloat16", "float16"):
+        fail(f"dtype must be auto, float32, bfloat16 or float16, got {cfg.dtype!r}")
+    if str(cfg.chat_template).lower() not in ("auto", "true", "false"):
+        fail(f"chat_template must be auto, true or false, got {cfg.chat_template!r}")
     for r in cfg.report_to:
         if r not in ("wandb", "none"):
             fail(f"report_to: unknown tracker {r!r}; known: wandb, none")

@@ -25,9 +25,15 @@ def _llm_factory(cfg: Config):
     from forgetbench.llm.learner import LLMLearner
     from forgetbench.llm.models import resolve_model_path
 
-    for name in cfg.tasks + cfg.prior_tasks:
-        get_task(name, **cfg.task_options.get(name, {}))  # unknown names / options fail here, early
-    model_path = resolve_model_path(cfg.model_name_or_path, cfg.base_recipe)
+    for name in cfg.tasks + cfg.prior_tasks:  # unknown names, options and broken plug-ins fail here, early
+        get_task(name, **cfg.task_options.get(name, {})).self_check()
+    if cfg.gguf_file:
+        try:
+            import gguf  # noqa: F401
+        except ImportError:
+            raise ForgetbenchError(f"gguf_file {cfg.gguf_file!r}: reading GGUF files needs the 'gguf' "
+                                   f"package: pip install gguf") from None
+    model_path = resolve_model_path(cfg.model_name_or_path, cfg.base_recipe, cfg.gguf_file)
     return (lambda method, seed, callbacks: LLMLearner(cfg, method, seed, model_path, callbacks)), model_path
 
 
@@ -83,6 +89,10 @@ def run_experiment(argv: list[str]) -> int:
                               domain=cfg.domain, model=cfg.model_name_or_path, output_dir=str(out),
                               run_name=name, enabled="wandb" in cfg.report_to and state.is_main_process)
             header = {"model": model, "world_size": state.num_processes}
+            if cfg.domain == "llm":
+                from forgetbench.llm.learner import run_header
+
+                header.update(run_header(pcfg, model))
             if point.label:
                 header.update(family=point.family, label=point.label)
             results = run_sequence(

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import torch
 from accelerate import PartialState
 
 from forgetbench.errors import ForgetbenchError
@@ -102,13 +103,18 @@ def run_sequence(config: dict, *, domain: str, method: str, seed: int, tasks: li
         t0 = time.time()
         stats = learner.train_stage(task, k)
         t_train = time.time() - t0
+        _check_finite(learner, f"{method} seed {seed} stage {k} ({task})", run_dir)
         path = ckpt_dir / f"stage{k}"
         if state.is_main_process:
             shutil.rmtree(path, ignore_errors=True)
             tmp = ckpt_dir / f".stage{k}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
-            learner.save(tmp)
-            tmp.rename(path)
+            try:
+                learner.save(tmp)
+                tmp.rename(path)
+            except OSError as e:
+                raise ForgetbenchError(f"cannot write the checkpoint {path}: {e.strerror or e} (finished "
+                                       f"stages are kept in {run_dir / 'results.json'})") from e
         state.wait_for_everyone()
         getattr(learner, "mark_saved", lambda p: None)(path)
         t0 = time.time()
@@ -127,6 +133,9 @@ def run_sequence(config: dict, *, domain: str, method: str, seed: int, tasks: li
         results["kl"].append(kl)
         results["train_stats"].append(stats)
         results["extras"].append(extras)
+        if isinstance(extras, dict) and "defects" in extras:   # recsys: one defects dict per stage
+            results.setdefault("defects", [e.get("defects") if isinstance(e, dict) else None
+                                           for e in results["extras"][:-1]]).append(extras["defects"])
         results["timing"].append({"train": round(t_train, 2), "eval": round(t_eval, 2),
                                   "measure": round(t_measure, 2)})
         results["metrics"] = continual_metrics(results["accuracy"], results["stages"], cols, planned=names)
@@ -138,6 +147,15 @@ def run_sequence(config: dict, *, domain: str, method: str, seed: int, tasks: li
         if tracker is not None:
             tracker.log_stage(k, names[k - 1], _stage_row(results, k))
     return results
+
+
+def _check_finite(learner: Learner, where: str, run_dir: Path) -> None:
+    """A stage whose weights hold NaN/inf (a diverged loss) is discarded before it is saved."""
+    bad = next((n for n, p in learner.parameters().items() if not torch.isfinite(p).all()), None)
+    if bad is not None:
+        raise ForgetbenchError(f"{where}: training diverged (NaN/inf loss; weight {bad!r} is not finite); "
+                               f"the stage is discarded, earlier stages are kept in {run_dir / 'results.json'} "
+                               f"— lower the learning rate")
 
 
 def _stage_row(r: dict, k: int) -> dict:

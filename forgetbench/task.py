@@ -81,6 +81,16 @@ class Task:
                                    f"examples (lower n_eval or widen the prompt space)")
         return rows
 
+    def self_check(self) -> None:
+        """Fail fast, before any model is loaded, on a broken plug-in: one made example must have the
+        required keys and its teacher target must get a ``score`` and a ``reward`` in [0, 1]. (Tasks
+        that override ``load`` are checked when their data is loaded.)"""
+        if type(self).load is not Task.load:
+            return
+        ex = self.checked_example(random.Random(f"{self.name}/self_check"))
+        self.checked_score(str(ex["target"]), ex)
+        self.checked_score(str(ex["target"]), ex, fn="reward")
+
     def checked_example(self, rng: random.Random) -> dict[str, Any]:
         try:
             ex = self.make_example(rng)

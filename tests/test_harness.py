@@ -2,8 +2,10 @@
 reference model, two processes."""
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -72,6 +74,32 @@ def test_stopped_after_stage_1_then_resumed_equals_uninterrupted(smoke_run, tmp_
     resumed = results(tmp_path, "sft")
     assert resumed["accuracy"] == results(smoke_run, "sft")["accuracy"]
     assert resumed["drift"][1]["relative_l2"] == pytest.approx(results(smoke_run, "sft")["drift"][1]["relative_l2"])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_in_stage_2_then_rerun_equals_uninterrupted(smoke_run, tmp_path, sig):
+    """SIGKILL (or Ctrl-C) during stage 2: stage 1 survives; the same command resumes at stage 2 and
+    ends with the uninterrupted run's results."""
+    cmd = [sys.executable, str(ROOT / "forgetbench" / "run.py"), *SMOKE, "--output_dir", str(tmp_path),
+           "--methods", "sft"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    path = tmp_path / "sft" / "seed0" / "results.json"
+    deadline = time.time() + 600
+    while not (path.exists() and len(json.loads(path.read_text())["stages"]) == 2):
+        assert proc.poll() is None and time.time() < deadline, "the run ended before stage 1 was stored"
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and "finished stages are kept" in err, err[-2000:]
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    killed = results(tmp_path, "sft")
+    assert killed["stages"] == ["base", "sum_to"] and not killed["complete"]  # stage 2 never finished
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "stage 2/2" in again.stdout and "stage 1/2" not in again.stdout  # resumed, not restarted
+    assert results(tmp_path, "sft")["accuracy"] == results(smoke_run, "sft")["accuracy"]
 
 
 def test_different_config_refused_unless_overwrite(smoke_run, capsys):
