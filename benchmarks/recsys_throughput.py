@@ -18,15 +18,26 @@ Reports the median over ``--repeats`` timings of each, interactions/s and the sp
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import time
 
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once, when torch loads libgomp
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from recsys_sim.config import RecsysConfig
-from recsys_sim.env import RecsysEnv
-from recsys_sim.policy import PolicyModel, gumbel_topk
-from recsys_sim.sampler import SlateSampler
+# torch and the simulator: imported by _import() once the options are parsed (--help stays instant)
+torch = RecsysConfig = RecsysEnv = PolicyModel = gumbel_topk = SlateSampler = None
+
+
+def _import() -> None:
+    global torch, RecsysConfig, RecsysEnv, PolicyModel, gumbel_topk, SlateSampler
+    import torch
+
+    from recsys_sim.config import RecsysConfig
+    from recsys_sim.env import RecsysEnv
+    from recsys_sim.policy import PolicyModel, gumbel_topk
+    from recsys_sim.sampler import SlateSampler
 
 
 def _round(model, env, seg, users, available, g):
@@ -51,21 +62,22 @@ def _time(fn, repeats: int) -> float:
     return statistics.median(out)
 
 
-@torch.no_grad()
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
     ap.add_argument("--total", type=int, default=None, help="interactions per vectorised timing")
     ap.add_argument("--batch", type=int, default=65_536, help="interactions per vectorised call")
     ap.add_argument("--loop-users", type=int, default=None, help="users timed in the Python loop")
-    ap.add_argument("--repeats", type=int, default=None, help="timings per path (median)")
+    ap.add_argument("--repeats", type=int, default=None, help="timings per path (median; >= 3; default 3, full 5)")
     ap.add_argument("--threads", default="1,2",
                     help="torch intra-op thread counts tried for the vectorised path (best is kept)")
     a = ap.parse_args(argv)
+    _import()
+    torch.set_grad_enabled(False)
     total = a.total or (131_072 if a.quick else 1_048_576)
     batch = a.batch
     loop_users = a.loop_users or (300 if a.quick else 2_000)
-    repeats = a.repeats or (3 if a.quick else 5)
+    repeats = max(3, a.repeats or (3 if a.quick else 5))
     threads = [int(t) for t in str(a.threads).split(",")]
 
     cfg = RecsysConfig()

@@ -1,8 +1,9 @@
 """The report over every results.json under an output directory.
 
 ``write_report(output_dir)`` writes ``report.md`` (summary table with 95% t-intervals over seeds,
-metric definitions, a data-driven verdict, seed-mean accuracy matrices, recommender defects, the
-list of incomplete runs), ``summary.csv`` (one row per run) and PNG plots under ``plots/``.
+metric definitions, a data-driven verdict, for recommender experiments the Conjecture section with
+a supported / refuted / inconclusive call per prediction (``report_conjecture``), seed-mean
+accuracy matrices, recommender defects, the list of incomplete runs), ``summary.csv`` (one row per run) and PNG plots under ``plots/``.
 
 CLI: ``python -m forgetbench.report <output_dir>`` (exit code 2 when the directory is missing or
 holds no results.json).
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from forgetbench.errors import ForgetbenchError
 from forgetbench.measures.continual import metric_definitions
+from forgetbench.report_conjecture import conjecture_section
 from forgetbench.report_razor import sweep_section
 from forgetbench.report_plots import (
     PREDICTORS, mean_results, plot_decline, plot_heatmap, plot_pareto, plot_per_layer,
@@ -172,6 +174,8 @@ def _experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str,
     plots = out_dir / "plots"
     lines = [f"## Experiment `{exp or '(unnamed)'}` — domain {domain}, {_n(len(runs), 'run')}", ""]
     lines += [f"**{verdict(groups)}**", ""]
+    if "recsys" in domain:
+        lines += conjecture_section(runs, out_dir) + [""]
     lines += ["### Summary", ""] + _summary_section(groups, defs)
 
     r2 = predictor_r2(runs)

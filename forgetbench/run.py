@@ -8,6 +8,12 @@ from __future__ import annotations
 import os
 import sys
 
+# Read once, when torch loads libgomp. Its default spin-waiting makes torch's intra-op threads burn
+# their time slices waiting for a thread the kernel has parked whenever other processes share the
+# CPU: `python forgetbench/run.py --methods sft --max_stages 1` (2 threads, 2 shared cores) took a
+# median 155 s instead of 25 s (benchmarks/README.md). Passive waiting does not change any result.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 if __name__ == "__main__" and os.path.dirname(os.path.abspath(__file__)) in map(os.path.abspath, sys.path):
     sys.path[:] = [p for p in sys.path if os.path.abspath(p) != os.path.dirname(os.path.abspath(__file__))]
 

@@ -97,6 +97,14 @@ def test_shipped_config_is_valid():
     rc = RecsysConfig.from_dict(cfg.recsys)
     assert cfg.domain == "recsys" and rc.stages == cfg.tasks
     assert set(cfg.methods) == set(METHODS)
+    assert len(cfg.seeds) >= 5                          # the verdict needs >= 5 seeds
+    # every learner the Conjecture compares is swept over the same learning rates
+    grids = {f["method"]: f["grid"][f"recsys.learning_rates.{f['method']}"] for f in cfg.sweep}
+    assert set(grids) == set(METHODS)
+    assert all(grids[m] == grids["ctr"] for m in ("next_item", "ips", "onpolicy"))
+    smoke = load_config(["--config", str(path.with_name("recsys_smoke.yaml"))])
+    assert smoke.domain == "recsys" and RecsysConfig.from_dict(smoke.recsys).stages == smoke.tasks
+    assert {"ctr", "next_item", "ips", "onpolicy"} <= set(smoke.methods)
 
 
 def test_bad_inputs_raise_forgetbench_errors(tmp_path):
@@ -120,3 +128,55 @@ def test_runs_through_the_continual_loop(tmp_path):
     assert r["stages"] == ["base", "cohort_a", "cohort_b"] and r["tasks"] == tasks
     assert len(r["accuracy"]) == 3 and len(r["kl"]) == 2 and r["kl"][0]["old_task_forward_kl"] is None
     assert r["drift"][0]["relative_l2"] > 0 and "defects" in r["extras"][1]
+
+
+def test_same_seed_same_run_is_deterministic():
+    runs = []
+    for _ in range(2):
+        learner = make_learner(dict(SMALL, warmup_interactions=300), "onpolicy", 5)
+        learner.train_stage("cohort_a", 1)
+        learner.train_stage("cohort_b", 2)
+        runs.append((learner.evaluate(), learner.parameters(), learner.extras("cohort_b")))
+    (acc0, par0, ex0), (acc1, par1, ex1) = runs
+    assert acc0 == acc1 and ex0 == ex1
+    assert all(torch.equal(par0[k], par1[k]) for k in par0)
+    other = make_learner(dict(SMALL, warmup_interactions=300), "onpolicy", 6)
+    assert not torch.equal(other.parameters()["item_emb"], par0["item_emb"])
+
+
+def test_policy_kl_is_exact_over_the_catalogue():
+    """divergences() against a float64 sum over the available items, user by user."""
+    learner = make_learner(SMALL, "ctr", 0)
+    learner.train_stage("cohort_a", 1)
+    learner.train_stage("cohort_b", 2)
+    avail = learner.available
+    want = {}
+    for seg in ("cohort_b", "cohort_a"):
+        x = learner.env.segment(seg).features
+        with torch.no_grad():
+            s0 = learner.base.scores(x)[:, avail].double()
+            s1 = learner.model.scores(x)[:, avail].double()
+        p0, p1 = torch.softmax(s0, -1), torch.softmax(s1, -1)
+        fwd = (p0 * (p0.log() - p1.log())).sum(-1).mean()
+        rev = (p1 * (p1.log() - p0.log())).sum(-1).mean()
+        tv = 0.5 * (p0 - p1).abs().sum(-1).mean()
+        want[seg] = (float(fwd), float(rev), float(tv))
+    got = learner.divergences("cohort_b", ["cohort_a"])
+    assert got["new_task_forward_kl"] == pytest.approx(want["cohort_b"][0], rel=1e-4)
+    assert got["new_task_reverse_kl"] == pytest.approx(want["cohort_b"][1], rel=1e-4)
+    assert got["new_task_tv"] == pytest.approx(want["cohort_b"][2], rel=1e-4)
+    assert got["old_task_forward_kl"] == pytest.approx(want["cohort_a"][0], rel=1e-4)
+    assert got["old_task_reverse_kl"] == pytest.approx(want["cohort_a"][1], rel=1e-4)
+    assert got["new_task_forward_kl"] > 0.05     # the policy did move
+
+
+def test_each_method_raises_the_new_segment_ctr_after_a_shift():
+    """Stage 2 (cohort B, new categories): every learner raises cohort B's exact CTR."""
+    for method in METHODS:
+        learner = make_learner(SMALL, method, 0)
+        learner.train_stage("cohort_a", 1)
+        before = learner.ctr("cohort_b")
+        learner.train_stage("cohort_b", 2)
+        # measured (seed 0; oracle CTR 0.917): ctr 0.31 -> 0.88, next_item 0.26 -> 0.66,
+        # ips 0.30 -> 0.87, onpolicy 0.28 -> 0.88, self_sup 0.30 -> 0.89
+        assert learner.ctr("cohort_b") > before + 0.2, method

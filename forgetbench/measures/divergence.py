@@ -129,11 +129,16 @@ def _sequence_kls(sampler, other, ids, mask, eos, pad_id, n_samples, max_new_tok
     """Sample n_samples completions per prompt from ``sampler``; Σ_t KL(sampler ‖ other) per sequence."""
     dev = _device_of(sampler)
     P = ids.shape[1]
-    seq = sampler.generate(input_ids=ids.to(dev), attention_mask=mask.to(dev), do_sample=True,
+    gen = sampler.generate(input_ids=ids.to(dev), attention_mask=mask.to(dev), do_sample=True,
                            temperature=1.0, top_k=0, top_p=1.0, max_new_tokens=max_new_tokens,
                            num_return_sequences=n_samples, pad_token_id=pad_id,
-                           eos_token_id=eos if len(eos) != 1 else eos[0], **overrides)
-    seq = seq.cpu()
+                           eos_token_id=eos if len(eos) != 1 else eos[0], return_dict_in_generate=True,
+                           output_logits=True, **overrides)
+    # The sampler's raw (unprocessed) logits at each generated position come with the samples: one
+    # forward pass fewer than re-scoring them (a duck-typed generate returning a tensor is re-scored).
+    seq = (gen if isinstance(gen, torch.Tensor) else gen.sequences).cpu()
+    gen_logits = None if isinstance(gen, torch.Tensor) or not getattr(gen, "logits", None) \
+        else torch.stack(gen.logits, dim=1)
     comp = seq[:, P:]                                      # completions, padded after EOS
     is_eos = torch.isin(comp, torch.tensor(eos, dtype=comp.dtype)) if eos \
         else torch.zeros_like(comp, dtype=torch.bool)
@@ -145,9 +150,15 @@ def _sequence_kls(sampler, other, ids, mask, eos, pad_id, n_samples, max_new_tok
     out: list[float] = []
     for i in range(0, seq.shape[0], chunk):
         s, m = seq[i:i + chunk], full_mask[i:i + chunk]
-        lg_s = _logits(sampler, s, m)[:, P - 1:P - 1 + L]
-        lg_o = _logits(other, s, m)[:, P - 1:P - 1 + L].to(lg_s.device)
-        kl = kl_from_logits(lg_s, lg_o).cpu()              # (b, L): KL at each completion token
+        if gen_logits is not None and gen_logits.shape[1] == L:
+            lg_s = gen_logits[i:i + chunk]
+        else:
+            lg_s = _logits(sampler, s, m)[:, P - 1:P - 1 + L]
+        lg_o = lg_s if other is sampler else _logits(other, s, m)[:, P - 1:P - 1 + L].to(lg_s.device)
+        # (b, L): KL at each completion token. The sampler's logits come from cached decoding and the
+        # other model's from a full forward, so equal weights give ±1e-7 rather than exactly 0:
+        # clamp that rounding at 0 (each term is a KL, never negative).
+        kl = kl_from_logits(lg_s, lg_o).clamp_min_(0.0).cpu()
         out += (kl * valid[i:i + chunk]).sum(-1).double().tolist()
     return out
 
