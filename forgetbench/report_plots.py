@@ -20,7 +20,13 @@ PREDICTORS = (
     ("final_new_task_forward_kl", "forward KL on new-task prompts (nats/seq)"),
     ("final_old_task_forward_kl", "forward KL on old-task prompts (nats/seq)"),
     ("final_relative_l2", "relative L2 drift ‖θ-θ0‖/‖θ0‖"),
+    ("final_new_task_reverse_kl", "reverse KL on new-task prompts (nats/seq)"),
+    ("final_angular_deg", "angular drift (degrees)"),
+    ("final_update_sparsity", "update sparsity (share of |Δ| ≤ 1e-5)"),
+    ("final_update_rank_frac", "update rank rank(ΔW)/min(m,n)"),
 )
+#: The predictors drawn in the forgetting-vs-predictor plot (all of them go into the R² table).
+PLOTTED = PREDICTORS[:3]
 
 
 def slug(s: str) -> str:
@@ -155,8 +161,8 @@ def plot_predictors(groups: dict[str, list[Run]], path: Path, title: str) -> Pat
     """Forgetting (final old-task decline) vs each predictor; pooled quadratic fit, R² in legend."""
     runs = [r for rs in groups.values() for r in rs]
     r2 = predictor_r2(runs)
-    fig, axes = plt.subplots(1, len(PREDICTORS), figsize=(5 * len(PREDICTORS), 4.3))
-    for ax, (key, xlabel) in zip(axes, PREDICTORS):
+    fig, axes = plt.subplots(1, len(PLOTTED), figsize=(5 * len(PLOTTED), 4.3))
+    for ax, (key, xlabel) in zip(axes, PLOTTED):
         allx, ally = [], []
         for gname, rs in groups.items():
             pts = [(r.summary.get(key), r.summary.get("final_old_task_decline")) for r in rs]

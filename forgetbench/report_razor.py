@@ -70,30 +70,55 @@ def point_rows(runs: list[Run]) -> list[list[str]]:
     return rows
 
 
+def _per_seed_decline(rs: list[Run], a: float) -> dict:
+    """{seed: decline at accuracy ``a`` along that seed's frontier} (seeds out of range omitted)."""
+    seeds: dict = {}
+    for r in rs:
+        seeds.setdefault(r.seed, []).append((r.summary[ACC], r.summary[DECLINE]))
+    values = {s: decline_at(pts, a) for s, pts in seeds.items()}
+    return {s: v for s, v in values.items() if v is not None}
+
+
+def _mean_range(rs: list[Run]) -> tuple[float, float]:
+    """[min, max] of the seed-mean new-task accuracy over a family's points."""
+    points: dict[str, list[float]] = {}
+    for r in rs:
+        points.setdefault(r.label, []).append(r.summary[ACC])
+    means = [sum(v) / len(v) for v in points.values()]
+    return min(means), max(means)
+
+
+def _fmt_n(s, n_all: int) -> str:
+    return _fmt(s) + (f" (n={s.n})" if 0 < s.n < n_all else "")
+
+
 def matched_rows(runs: list[Run], n_targets: int = 3) -> list[list[str]]:
-    """Per trained-task sequence and target accuracy: each family's decline (mean ± CI over seeds)."""
-    rows = []
+    """Each family against the reference family (``sft`` when present) on the same trained tasks,
+    at ``n_targets`` accuracies inside both families' seed-mean ranges: reference decline, family
+    decline, and their difference paired by seed (mean ± CI)."""
     by_tasks: dict[str, dict[str, list[Run]]] = {}
     for r in runs:
         if r.summary.get(ACC) is not None and r.summary.get(DECLINE) is not None:
             by_tasks.setdefault(_trained(r), {}).setdefault(_family(r), []).append(r)
+    rows = []
     for tasks, fams in by_tasks.items():
-        if len(fams) < 2:
-            continue
-        ranges = {f: (min(r.summary[ACC] for r in rs), max(r.summary[ACC] for r in rs)) for f, rs in fams.items()}
-        targets = matched_targets(list(ranges.values()), n_targets)
-        if not targets:
-            spans = ", ".join(f"{f} [{lo:.2f}, {hi:.2f}]" for f, (lo, hi) in ranges.items())
-            rows.append([tasks, "—", f"no common new-task accuracy: {spans}"])
-            continue
-        for a in targets:
-            cells = []
-            for fam, rs in fams.items():
-                seeds: dict = {}
-                for r in rs:
-                    seeds.setdefault(r.seed, []).append((r.summary[ACC], r.summary[DECLINE]))
-                cells.append(f"{fam} {_fmt(mean_ci(decline_at(pts, a) for pts in seeds.values()))}")
-            rows.append([tasks, f"{a:.3f}", "; ".join(cells)])
+        ref = "sft" if "sft" in fams else next(iter(fams))
+        n_all = len({r.seed for r in fams[ref]})
+        for fam, rs in fams.items():
+            if fam == ref:
+                continue
+            spans = [_mean_range(fams[ref]), _mean_range(rs)]
+            targets = matched_targets(spans, n_targets)
+            if not targets:
+                rows.append([tasks, f"{ref} − {fam}", "—", "—", "—",
+                             f"no common accuracy: {ref} [{spans[0][0]:.2f}, {spans[0][1]:.2f}], "
+                             f"{fam} [{spans[1][0]:.2f}, {spans[1][1]:.2f}]"])
+                continue
+            for a in targets:
+                d_ref, d_fam = _per_seed_decline(fams[ref], a), _per_seed_decline(rs, a)
+                diff = [d_ref[s] - d_fam[s] for s in d_ref if s in d_fam]
+                rows.append([tasks, f"{ref} − {fam}", f"{a:.3f}", _fmt_n(mean_ci(d_ref.values()), n_all),
+                             _fmt_n(mean_ci(d_fam.values()), n_all), _fmt_n(mean_ci(diff), n_all)])
     return rows
 
 
@@ -140,11 +165,13 @@ def sweep_section(runs: list[Run], out_dir: Path, prefix: str) -> list[str]:
     lines += ["", "top-answer share = mean over new-task prompts of the most frequent correct answer's "
                   "share of the correct samples at T=1 (1 = collapsed onto one answer per prompt).",
               "", "Old-task decline at matched new-task accuracy (per seed, linear interpolation along "
-                  "the family's (accuracy, decline) frontier; mean ± 95% CI over seeds; targets span the "
-                  "overlap of the families' accuracy ranges):", ""]
+                  "the family's (accuracy, decline) frontier; mean ± 95% CI over seeds, `(n=k)` when only k "
+                  "seeds reach that accuracy; targets span the overlap of the two families' seed-mean "
+                  "accuracy ranges; difference > 0 = the family forgets less than the reference):", ""]
     matched = matched_rows(runs)
-    lines += ["| trained | new-task acc | decline per family |", "|---|---|---|"]
-    lines += ["| " + " | ".join(r) + " |" for r in matched] or ["| — | — | fewer than two families |"]
+    lines += ["| trained | comparison | new-task acc | reference decline | family decline | "
+              "difference (paired by seed) |", "|---|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(r) + " |" for r in matched] or ["| — | fewer than two families | | | | |"]
     p = plot_frontiers(runs, out_dir / "plots" / f"{prefix}frontiers.png", "Pareto frontiers per family")
     lines += ["", f"![Pareto frontiers]({p.relative_to(out_dir).as_posix()})"]
     return lines
