@@ -73,6 +73,8 @@ class Config:
     gguf_file: Optional[str] = None
     #: Wrap prompts in the tokenizer's chat template as one user message: auto (when it has one), true, false.
     chat_template: Any = "auto"
+    #: A system message put before each prompt under the chat template (null = the template's default).
+    chat_system: Optional[str] = None
     #: Weight precision: auto (fp32 weights; bf16 autocast on CUDA), float32, bfloat16, float16.
     dtype: str = "auto"
     #: LoRA (``peft.LoraConfig`` fields, e.g. ``{r: 8, lora_alpha: 16}``); empty = full fine-tuning.

@@ -10,6 +10,7 @@ from collections import Counter
 
 import torch
 
+from forgetbench.llm.chat import raw_example
 from forgetbench.llm.generation import generate_completions
 from forgetbench.task import Task
 
@@ -33,5 +34,5 @@ def answer_diversity(model, tokenizer, task: Task, rows: list[dict], n: int, see
         comps = generate_completions(model, tokenizer, [r["prompt"] for r in rows], task.max_new_tokens,
                                      do_sample=True, num_return_sequences=n)
     groups = [comps[i * n:(i + 1) * n] for i in range(len(rows))]
-    correct = [[task.checked_score(c, r) >= 1.0 for c in g] for g, r in zip(groups, rows)]
+    correct = [[task.checked_score(c, raw_example(r)) >= 1.0 for c in g] for g, r in zip(groups, rows)]
     return answer_stats(groups, correct)

@@ -1,5 +1,8 @@
 """The evaluator: accuracy of a model on every task's fixed eval set.
 
+Rows may carry a chat-formatted ``prompt`` (``chat.PromptFormat.rows``): the model sees that, the
+task scores against its own example (``raw_example``).
+
 Greedy accuracy = mean score of the greedy completion; sampled accuracy = mean score over
 ``n_samples`` completions per prompt at T=1. Prompts are sharded across processes and the scores
 gathered, so every process returns the same numbers.
@@ -9,6 +12,7 @@ from __future__ import annotations
 from accelerate import PartialState
 from accelerate.utils import gather_object
 
+from forgetbench.llm.chat import raw_example
 from forgetbench.llm.generation import generate_completions
 from forgetbench.task import Task
 
@@ -20,7 +24,7 @@ def _sharded_scores(model, tokenizer, task: Task, rows: list[dict], *, do_sample
     mine = [rows[i] for i in idx]
     completions = generate_completions(model, tokenizer, [r["prompt"] for r in mine], task.max_new_tokens,
                                        do_sample=do_sample, num_return_sequences=n, batch_size=batch_size)
-    scores = [task.checked_score(c, mine[j // n]) for j, c in enumerate(completions)]
+    scores = [task.checked_score(c, raw_example(mine[j // n])) for j, c in enumerate(completions)]
     if state.num_processes > 1:
         return gather_object(scores)
     return scores

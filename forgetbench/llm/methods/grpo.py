@@ -2,7 +2,13 @@
 
 Per step: ``prompts_per_step`` prompts x ``num_generations`` completions (one generation batch, one
 optimizer step). With ``beta > 0`` TRL builds its reference model from ``config._name_or_path``,
-so the learner points that at the checkpoint the stage started from.
+so the learner points that at the checkpoint the stage started from (with a LoRA adapter TRL uses
+the adapter-free model instead, which is the same stage-start weights: adapters are merged after
+every stage).
+
+On GPU, TRL's vLLM generation is passed through: ``grpo.use_vllm``, ``grpo.vllm_mode`` (``colocate``
+or ``server``) and any other ``GRPOConfig`` field in ``grpo.trl_args`` (e.g.
+``{vllm_gpu_memory_utilization: 0.3}``).
 """
 from __future__ import annotations
 
@@ -19,11 +25,34 @@ from forgetbench.task import Task
 def task_reward(task: Task):
     """A TRL reward function: ``f(prompts, completions, **columns) -> list[float]`` via the task's
     checked ``reward`` (a non-number, NaN or out-of-range value stops the run naming the task)."""
-    def reward(prompts, completions, answer, target, **_):
+    def reward(prompts, completions, answer, target, raw_prompt=None, **_):
+        prompts = raw_prompt if raw_prompt is not None else prompts  # the task's prompt, not the chat text
         return [task.checked_score(c, {"prompt": p, "answer": a, "target": t}, fn="reward")
                 for p, c, a, t in zip(prompts, completions, answer, target)]
     reward.__name__ = f"{task.name}_reward"
     return reward
+
+
+def _check_vllm(params: GRPOParams) -> None:
+    if params.use_vllm:
+        import importlib.util
+
+        if importlib.util.find_spec("vllm") is None:
+            raise ForgetbenchError("grpo.use_vllm is true but vLLM is not installed (pip install vllm; GPU only)")
+
+
+def trl_args(params: GRPOParams) -> dict:
+    """``grpo.trl_args``: extra ``GRPOConfig`` fields passed as they are (unknown names are refused)."""
+    import dataclasses
+    import difflib
+
+    known = {f.name for f in dataclasses.fields(GRPOConfig)}
+    for key in params.trl_args:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            raise ForgetbenchError(f"config field 'grpo.trl_args': {key!r} is not a GRPOConfig field"
+                                   f"{f' (did you mean {close[0]}?)' if close else ''}")
+    return dict(params.trl_args)
 
 
 def build_grpo_trainer(model, tokenizer, task: Task, rows: Dataset, params: GRPOParams, *, steps: int,
@@ -33,7 +62,8 @@ def build_grpo_trainer(model, tokenizer, task: Task, rows: Dataset, params: GRPO
     if batch % world:
         raise ForgetbenchError(f"grpo: prompts_per_step x num_generations = {batch} must be divisible by "
                                f"the number of processes ({world})")
-    args = GRPOConfig(
+    _check_vllm(params)
+    fields = dict(
         **common_trainer_kwargs(output_dir=output_dir, max_steps=steps, learning_rate=params.learning_rate,
                                 seed=seed, **kwargs),
         per_device_train_batch_size=batch // world, generation_batch_size=batch, num_generations=params.num_generations,
@@ -41,12 +71,21 @@ def build_grpo_trainer(model, tokenizer, task: Task, rows: Dataset, params: GRPO
         beta=params.beta, loss_type=params.loss_type, scale_rewards=params.scale_rewards,
         use_vllm=params.use_vllm, vllm_mode=params.vllm_mode, lr_scheduler_type="constant",
         model_init_kwargs={"dtype": "float32"} if params.beta > 0 else None)
+    extra = trl_args(params)
+    clash = sorted(set(extra) & set(fields))
+    if clash:
+        raise ForgetbenchError(f"config field 'grpo.trl_args': {clash} are set by forgetbench (budgets, sampling, "
+                               f"precision); use the grpo / top-level fields instead")
+    args = GRPOConfig(**fields, **extra)
+    columns = [c for c in ("prompt", "answer", "target", "raw_prompt") if c in rows.column_names]
     return GRPOTrainer(model=model, reward_funcs=[task_reward(task)], args=args,
-                       train_dataset=rows.select_columns(["prompt", "answer", "target"]),
+                       train_dataset=rows.select_columns(columns),
                        processing_class=tokenizer, callbacks=list(callbacks))
 
 
-def train_grpo(*args, **kwargs) -> list[dict]:
+def train_grpo(*args, on_trained=None, **kwargs) -> list[dict]:
     trainer = build_grpo_trainer(*args, **kwargs)
     trainer.train()
+    if on_trained is not None:
+        on_trained(trainer)
     return trainer.state.log_history

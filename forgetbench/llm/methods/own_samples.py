@@ -5,6 +5,7 @@ import random
 
 import torch
 
+from forgetbench.llm.chat import raw_example
 from forgetbench.llm.generation import generate_completions
 from forgetbench.task import Task
 
@@ -17,7 +18,7 @@ def own_correct_samples(model, tokenizer, task: Task, rows: list[dict], k: int, 
                                            do_sample=True, num_return_sequences=k)
     out = []
     for i, row in enumerate(rows):
-        good = [c for c in completions[i * k:(i + 1) * k] if task.checked_score(c, row) >= 1.0]
+        good = [c for c in completions[i * k:(i + 1) * k] if task.checked_score(c, raw_example(row)) >= 1.0]
         out.append(good[0].strip() if good else None)
     return out
 
