@@ -84,7 +84,15 @@ def resolve_model_path(name_or_path: str, base_recipe: dict | None = None, gguf_
         name_or_path, gguf_file = str(p.parent), p.name
     if gguf_file:
         return str(convert_gguf(locate_gguf(name_or_path, gguf_file)))
+    _check_local(name_or_path)
     return name_or_path
+
+
+def _check_local(path: str) -> None:
+    """A path that looks local (``./x``, ``/x``, ``~/x``, or ``a/b`` that exists) must exist."""
+    looks_local = path.startswith((".", "/", "~")) or os.path.sep in path and Path(path).exists()
+    if looks_local and not Path(path).expanduser().exists():
+        raise ForgetbenchError(f"model path {path!r} does not exist")
 
 
 def resolve_dtype(name: str) -> torch.dtype:
@@ -99,9 +107,7 @@ def load_model_and_tokenizer(path: str, gguf_file: str | None = None, dtype: str
 
     if gguf_file:
         path, gguf_file = resolve_model_path(path, gguf_file=gguf_file), None
-    looks_local = path.startswith((".", "/", "~")) or os.path.sep in path and Path(path).exists()
-    if looks_local and not Path(path).expanduser().exists():
-        raise ForgetbenchError(f"model path {path!r} does not exist")
+    _check_local(path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=resolve_dtype(dtype))
