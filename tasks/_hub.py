@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from forgetbench import Task
 from forgetbench.errors import ForgetbenchError
 
 SPLITS = {"train": "train", "eval": "test"}
@@ -55,3 +56,20 @@ def load_rows(task_name: str, opts: dict, split: str, seed: int) -> list[dict]:
     if n and len(ds) > n:
         ds = ds.select(range(n))
     return list(ds)
+
+
+class DatasetTask(Task):
+    """A task whose examples are a data set's rows (``load_rows``), each turned into
+    ``{"prompt", "answer", "target", ...}`` by ``example``; ``max_new_tokens`` is an option."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.max_new_tokens = int(self.opts["max_new_tokens"])
+
+    def example(self, raw: dict) -> dict:
+        raise NotImplementedError
+
+    def load(self, split: str, seed: int = 0):
+        from datasets import Dataset
+
+        return Dataset.from_list([self.example(r) for r in load_rows(self.name, self.opts, split, seed)])

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from forgetbench import Task, register_task
-from tasks._hub import DATA_OPTIONS, load_rows
+from forgetbench import register_task
+from tasks._hub import DATA_OPTIONS, DatasetTask
 
 _NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _CALC = re.compile(r"<<[^>]*>>")
@@ -39,25 +39,16 @@ def final_answer(completion: str) -> float | None:
 
 
 @register_task
-class GSM8K(Task):
+class GSM8K(DatasetTask):
     name = "gsm8k"
     description = "data set: GSM8K maths word problems, answer after '####' (hub openai/gsm8k or data_files)"
     options = {"path": "openai/gsm8k", "name": "main", "max_new_tokens": 256, **DATA_OPTIONS}
 
-    def __init__(self, **options):
-        super().__init__(**options)
-        self.max_new_tokens = int(self.opts["max_new_tokens"])
-
-    def load(self, split: str, seed: int = 0):
-        from datasets import Dataset
-
-        rows = []
-        for r in load_rows(self.name, self.opts, split, seed):
-            solution, _, answer = r["answer"].rpartition("####")
-            target = _CALC.sub("", solution).strip() + f"\n#### {answer.strip()}"
-            rows.append({"prompt": f"{r['question'].strip()}\n{INSTRUCTION}", "answer": answer.strip().replace(",", ""),
-                         "target": target})
-        return Dataset.from_list(rows)
+    def example(self, raw: dict) -> dict:
+        solution, _, answer = raw["answer"].rpartition("####")
+        target = _CALC.sub("", solution).strip() + f"\n#### {answer.strip()}"
+        return {"prompt": f"{raw['question'].strip()}\n{INSTRUCTION}", "answer": answer.strip().replace(",", ""),
+                "target": target}
 
     def score(self, completion, example):
         got, want = final_answer(completion), _number(str(example["answer"]))

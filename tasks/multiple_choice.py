@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from forgetbench import Task, register_task
-from tasks._hub import DATA_OPTIONS, load_rows
+from forgetbench import register_task
+from tasks._hub import DATA_OPTIONS, DatasetTask
 
 INSTRUCTION = "Answer with the letter of the correct option."
 
@@ -41,23 +41,14 @@ def chosen_letter(completion: str, labels: list[str]) -> str | None:
     return next((c for c in re.findall(r"\b([A-Z])\b", s) if c in labels), None)
 
 
-class _MultipleChoice(Task):
+class _MultipleChoice(DatasetTask):
     max_new_tokens = 8
 
-    def __init__(self, **options):
-        super().__init__(**options)
-        self.max_new_tokens = int(self.opts["max_new_tokens"])
-
-    def load(self, split: str, seed: int = 0):
-        from datasets import Dataset
-
-        rows = []
-        for r in load_rows(self.name, self.opts, split, seed):
-            q, labels, texts, key = normalise(r)
-            lines = "\n".join(f"{lab}. {t}" for lab, t in zip(labels, texts))
-            rows.append({"prompt": f"{q.strip()}\n{lines}\n{INSTRUCTION}", "answer": key, "target": key,
-                         "labels": "".join(labels)})
-        return Dataset.from_list(rows)
+    def example(self, raw: dict) -> dict:
+        q, labels, texts, key = normalise(raw)
+        lines = "\n".join(f"{lab}. {t}" for lab, t in zip(labels, texts))
+        return {"prompt": f"{q.strip()}\n{lines}\n{INSTRUCTION}", "answer": key, "target": key,
+                "labels": "".join(labels)}
 
     def score(self, completion, example):
         labels = list(example.get("labels") or "ABCDE")
