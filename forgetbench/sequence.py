@@ -138,7 +138,7 @@ def run_sequence(config: dict, *, domain: str, method: str, seed: int, tasks: li
                                            for e in results["extras"][:-1]]).append(extras["defects"])
         results["timing"].append({"train": round(t_train, 2), "eval": round(t_eval, 2),
                                   "measure": round(t_measure, 2)})
-        results["metrics"] = continual_metrics(results["accuracy"], results["stages"], cols, planned=names)
+        results["metrics"] = continual_metrics(results["accuracy"], results["stages"], cols, planned=stage_names(config.get("tasks") or tasks))
         _write(results, run_dir)
         if state.is_main_process and not keep_checkpoints and k > 1:
             shutil.rmtree(ckpt_dir / f"stage{k - 1}", ignore_errors=True)
