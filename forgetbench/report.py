@@ -173,6 +173,10 @@ def _experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str,
     domain = ", ".join(sorted({r.domain for r in runs if r.domain})) or "?"
     plots = out_dir / "plots"
     lines = [f"## Experiment `{exp or '(unnamed)'}` — domain {domain}, {_n(len(runs), 'run')}", ""]
+    drift_on = sorted({str(r.data["drift_on"]) for r in runs if r.data.get("drift_on")})
+    if drift_on:
+        lines += [f"Drift measured on: {', '.join(drift_on)} weights "
+                  "(`merged` = base + LoRA delta merged after each stage).", ""]
     lines += [f"**{verdict(groups)}**", ""]
     if "recsys" in domain:
         lines += conjecture_section(runs, out_dir) + [""]

@@ -26,8 +26,9 @@ def lora_run(tmp_path_factory):
 
 
 def test_results_say_drift_is_on_merged_weights(lora_run):
-    _, r = lora_run
+    out, r = lora_run
     assert r["drift_on"] == "merged" and r["peft"]["r"] == 2
+    assert "Drift measured on: merged weights" in (out / "report.md").read_text()
     d = r["drift"][0]
     assert d["relative_l2"] > 0
     # micro base: hidden 32, 2 layers; q and v are 32x32: r * (32 + 32) per matrix, 4 matrices
