@@ -28,11 +28,9 @@ def _llm_factory(cfg: Config):
     for name in cfg.tasks + cfg.prior_tasks:  # unknown names, options and broken plug-ins fail here, early
         get_task(name, **cfg.task_options.get(name, {})).self_check()
     if cfg.gguf_file:
-        try:
-            import gguf  # noqa: F401
-        except ImportError:
-            raise ForgetbenchError(f"gguf_file {cfg.gguf_file!r}: reading GGUF files needs the 'gguf' "
-                                   f"package: pip install gguf") from None
+        from forgetbench.llm.gguf_cache import require_gguf
+
+        require_gguf(f"gguf_file {cfg.gguf_file!r}")
     model_path = resolve_model_path(cfg.model_name_or_path, cfg.base_recipe, cfg.gguf_file)
     return (lambda method, seed, callbacks: LLMLearner(cfg, method, seed, model_path, callbacks)), model_path
 
@@ -66,7 +64,7 @@ def run_experiment(argv: list[str]) -> int:
     if state.is_main_process:
         _check_writable(out)
     make = _llm_factory if cfg.domain == "llm" else _recsys_factory
-    make(cfg)  # unknown tasks, options and models fail here, before any run starts
+    first = make(cfg)  # unknown tasks, options and models fail here, before any run starts
     from forgetbench.sequence import run_sequence
     from forgetbench.sweep import expand
     from forgetbench.tracking import Tracker
@@ -81,7 +79,7 @@ def run_experiment(argv: list[str]) -> int:
         pcfg = config_from_dict(point.config) if cfg.sweep else cfg
         if point.label and state.is_main_process:
             print(f"forgetbench: sweep point {point.family}/{point.label}", flush=True)
-        factory, model = make(pcfg)
+        factory, model = make(pcfg) if cfg.sweep else first
         config = pcfg.to_dict()
         for seed in cfg.seeds:
             name = f"{point.family}-{point.label}-seed{seed}" if point.label else None

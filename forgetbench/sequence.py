@@ -98,6 +98,7 @@ def run_sequence(config: dict, *, domain: str, method: str, seed: int, tasks: li
         learner.load(ckpt_dir / f"stage{done}")
     prev = snapshot(learner.parameters())
     cols = results["tasks"]
+    planned = stage_names(config.get("tasks") or tasks)  # max_stages does not change what is old
     for k in range(done + 1, len(tasks) + 1):
         task = tasks[k - 1]
         t0 = time.time()
@@ -138,7 +139,7 @@ def run_sequence(config: dict, *, domain: str, method: str, seed: int, tasks: li
                                            for e in results["extras"][:-1]]).append(extras["defects"])
         results["timing"].append({"train": round(t_train, 2), "eval": round(t_eval, 2),
                                   "measure": round(t_measure, 2)})
-        results["metrics"] = continual_metrics(results["accuracy"], results["stages"], cols, planned=stage_names(config.get("tasks") or tasks))
+        results["metrics"] = continual_metrics(results["accuracy"], results["stages"], cols, planned=planned)
         _write(results, run_dir)
         if state.is_main_process and not keep_checkpoints and k > 1:
             shutil.rmtree(ckpt_dir / f"stage{k - 1}", ignore_errors=True)

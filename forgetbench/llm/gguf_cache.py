@@ -17,10 +17,7 @@ import tempfile
 from pathlib import Path
 
 from forgetbench.errors import ForgetbenchError
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("FORGETBENCH_CACHE", Path.home() / ".cache" / "forgetbench"))
+from forgetbench.llm.tiny_base import cache_root
 
 
 def require_gguf(what: str) -> None:
