@@ -59,6 +59,7 @@ def _timed(fn, sink: list):
 def harness_round(cfg, method: str, model_path: str) -> dict:
     """One run_sequence of one stage; every piece's seconds and the total."""
     import forgetbench.sequence as seq
+    import forgetbench.stage_measurer as sm
     from forgetbench.llm.learner import LLMLearner
 
     times: dict[str, list] = defaultdict(list)
@@ -74,8 +75,8 @@ def harness_round(cfg, method: str, model_path: str) -> dict:
             setattr(learner, name, _timed(getattr(learner, name), times[key]))
         return learner
 
-    orig = seq.drift_report, seq.snapshot
-    seq.drift_report, seq.snapshot = _timed(orig[0], times["drift"]), _timed(orig[1], times["drift"])
+    orig = sm.drift_report, sm.snapshot
+    sm.drift_report, sm.snapshot = _timed(orig[0], times["drift"]), _timed(orig[1], times["drift"])
     try:
         with tempfile.TemporaryDirectory() as d:
             t = time.perf_counter()
@@ -84,7 +85,7 @@ def harness_round(cfg, method: str, model_path: str) -> dict:
                                        make_learner=make_learner)
             total = time.perf_counter() - t
     finally:
-        seq.drift_report, seq.snapshot = orig
+        sm.drift_report, sm.snapshot = orig
     out = {k: sum(v) for k, v in times.items()}
     out["base_eval"], out["eval"] = evals[0], sum(evals[1:])
     out["total"] = total
@@ -93,8 +94,9 @@ def harness_round(cfg, method: str, model_path: str) -> dict:
     return out
 
 
-def bare_round(cfg, method: str, model_path: str) -> float:
-    """The TRL trainer alone, on the rows the learner would train on; seconds."""
+def bare_round(cfg, method: str, model_path: str, stages: int = 1) -> float:
+    """The TRL trainer alone on the rows the learner would train on, ``stages`` stages in a row (each
+    starting from the previous one's weights); seconds."""
     from datasets import Dataset
     from transformers import set_seed
 
@@ -103,24 +105,38 @@ def bare_round(cfg, method: str, model_path: str) -> float:
     from forgetbench.llm.models import load_model_and_tokenizer
     from forgetbench.registry import get_task
 
-    task_name, stage, seed = cfg.stage_tasks()[0], 1, 0
-    task = get_task(task_name, **cfg.task_options.get(task_name, {}))
-    n = cfg.max_steps * cfg.prompts_per_step
-    rows = task.load("train").shuffle(seed=seed * 1000 + stage)
-    rows = rows.select([i % len(rows) for i in range(n)])
     model, tok = load_model_and_tokenizer(model_path)
-    common = dict(steps=cfg.max_steps, seed=seed * 1000 + stage, activation_checkpointing=False)
-    if method == "sft":
-        rows = Dataset.from_dict({"prompt": rows["prompt"], "completion": rows["target"]})
-    with tempfile.TemporaryDirectory() as tmp:
-        set_seed(seed * 1000 + stage)
-        t = time.perf_counter()
+    seed, total = 0, 0.0
+    for stage, task_name in enumerate(cfg.tasks[:stages], start=1):
+        task = get_task(task_name, **cfg.task_options.get(task_name, {}))
+        n = cfg.max_steps * cfg.prompts_per_step
+        rows = task.load("train").shuffle(seed=seed * 1000 + stage)
+        rows = rows.select([i % len(rows) for i in range(n)])
+        common = dict(steps=cfg.max_steps, seed=seed * 1000 + stage, activation_checkpointing=False)
         if method == "sft":
-            train_sft(model, tok, rows, batch_size=cfg.prompts_per_step, learning_rate=cfg.sft.learning_rate,
-                      output_dir=tmp, **common)
-        else:
-            train_grpo(model, tok, task, rows, cfg.grpo, prompts_per_step=cfg.prompts_per_step,
-                       output_dir=tmp, **common)
+            rows = Dataset.from_dict({"prompt": rows["prompt"], "completion": rows["target"]})
+        with tempfile.TemporaryDirectory() as tmp:
+            set_seed(seed * 1000 + stage)
+            t = time.perf_counter()
+            if method == "sft":
+                train_sft(model, tok, rows, batch_size=cfg.prompts_per_step, learning_rate=cfg.sft.learning_rate,
+                          output_dir=tmp, **common)
+            else:
+                train_grpo(model, tok, task, rows, cfg.grpo, prompts_per_step=cfg.prompts_per_step,
+                           output_dir=tmp, **common)
+            total += time.perf_counter() - t
+    return total
+
+
+def sequence_round(cfg, method: str, model_path: str) -> float:
+    """Wall seconds of a whole ``run_sequence`` (learner init, base evaluation, every stage)."""
+    import forgetbench.sequence as seq
+    from forgetbench.llm.learner import LLMLearner
+
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter()
+        seq.run_sequence(cfg.to_dict(), domain="llm", method=method, seed=0, tasks=cfg.stage_tasks(),
+                         run_dir=Path(d) / "run", make_learner=lambda: LLMLearner(cfg, method, 0, model_path))
         return time.perf_counter() - t
 
 
@@ -134,6 +150,8 @@ def main(argv: list[str] | None = None) -> dict:
                     help="torch intra-op threads, comma-separated (default 1); several: one column each, "
                          "interleaved within every round")
     ap.add_argument("--config", default=str(ROOT / "configs" / "default.yaml"))
+    ap.add_argument("--skip_sequence", action="store_true",
+                    help="only the one-stage breakdown, not the whole-sequence wall times (--quick skips them too)")
     a = ap.parse_args(argv)
     repeats = max(3, a.repeats)
     methods = a.methods.split(",")
@@ -149,14 +167,19 @@ def main(argv: list[str] | None = None) -> dict:
     PartialState(cpu=not torch.cuda.is_available())
     discover()
     steps = a.steps or (2 if a.quick else None)
-    argv_cfg = ["--config", a.config, "--max_stages", "1"] + (["--max_steps", str(steps)] if steps else [])
-    cfgs = {m: load_config(argv_cfg + ["--methods", m]) for m in methods}
+    argv_cfg = ["--config", a.config] + (["--max_steps", str(steps)] if steps else [])
+    # the breakdown times each piece by wrapping the learner's methods: measurement inline
+    cfgs = {m: load_config(argv_cfg + ["--max_stages", "1", "--methods", m, "--overlap_measurement", "false"])
+            for m in methods}
+    seq_cfgs = {(m, mode): load_config(argv_cfg + ["--methods", m, "--overlap_measurement", mode])
+                for m in methods for mode in ("false", "true")}
     model_path = resolve_model_path(cfgs[methods[0]].model_name_or_path)
 
     cols = [(m, n) for n in threads for m in methods]
     name = {(m, n): m if len(threads) == 1 else f"{m}, {n} thr" for m, n in cols}
     runs: dict[tuple, list] = {c: [] for c in cols}
     bare: dict[tuple, list] = {c: [] for c in cols}
+    seqs: dict[tuple, dict] = {c: defaultdict(list) for c in cols}
     for r in range(repeats):
         for c in cols:
             torch.set_num_threads(c[1])
@@ -165,6 +188,16 @@ def main(argv: list[str] | None = None) -> dict:
                 bare[c].append(bare_round(cfgs[c[0]], c[0], model_path))
             print(f"[round {r + 1}/{repeats}] {name[c]}: harness {runs[c][-1]['total']:.2f}s "
                   f"(train_stage {runs[c][-1]['train_stage']:.2f}s), bare trainer {bare[c][-1]:.2f}s",
+                  file=sys.stderr, flush=True)
+            if a.skip_sequence or a.quick:
+                continue
+            with contextlib.redirect_stdout(sys.stderr):
+                for mode in ("false", "true"):
+                    seqs[c][mode].append(sequence_round(seq_cfgs[c[0], mode], c[0], model_path))
+                seqs[c]["bare"].append(bare_round(seq_cfgs[c[0], "false"], c[0], model_path,
+                                                  len(seq_cfgs[c[0], "false"].tasks)))
+            print(f"[round {r + 1}/{repeats}] {name[c]}: sequence inline {seqs[c]['false'][-1]:.2f}s, "
+                  f"overlapped {seqs[c]['true'][-1]:.2f}s, bare trainer {seqs[c]['bare'][-1]:.2f}s",
                   file=sys.stderr, flush=True)
 
     med = {c: {k: statistics.median(x[k] for x in runs[c]) for k in PIECES + ["rest", "total"]}
@@ -203,10 +236,29 @@ def main(argv: list[str] | None = None) -> dict:
                        ("(one-stage harness total - bare) / bare", "end_to_end_frac"),
                        ("3-stage sequence extra / bare (one-time costs once)", "three_stage_frac")):
         print(f"| **{label}** | " + " | ".join(f"{100 * med[c][key]:.0f}%" for c in cols) + " |")
+    if not (a.skip_sequence or a.quick):
+        _print_sequences(seqs, cols, name, seq_cfgs[methods[0], "false"])
     for c in cols:
         acc = runs[c][-1]["accuracy"]
         print(f"  {name[c]}: accuracy after the stage (last round): " + ", ".join(f"{v:.3f}" for v in acc))
     return med
+
+
+def _print_sequences(seqs, cols, name, cfg) -> None:
+    """The whole-sequence table: wall time inline vs overlapped vs the bare trainer over all stages."""
+    n = len(cfg.tasks)
+    print(f"\nwhole sequence: {n} stages ({', '.join(cfg.tasks)}), learner init and base evaluation "
+          f"included; median of {len(seqs[cols[0]]['bare'])} rounds (seconds)")
+    print("| | " + " | ".join(name[c] for c in cols) + " |")
+    print("|---|" + "---|" * len(cols))
+    for label, key in ((f"bare TRL trainer, {n} stages (baseline)", "bare"),
+                       ("harness, measurement inline (overlap_measurement: false)", "false"),
+                       ("harness, measurement overlapped (overlap_measurement: true)", "true")):
+        print(f"| {label} | " + " | ".join(f"{statistics.median(seqs[c][key]):.2f}" for c in cols) + " |")
+    for label, key in (("sequence extra / bare, inline", "false"),
+                       ("sequence extra / bare, overlapped (goal <= 15%)", "true")):
+        fr = [statistics.median((h - b) / b for h, b in zip(seqs[c][key], seqs[c]["bare"])) for c in cols]
+        print(f"| **{label}** | " + " | ".join(f"{100 * f:.0f}%" for f in fr) + " |")
 
 
 if __name__ == "__main__":

@@ -97,6 +97,9 @@ class Config:
     list_tasks: bool = False
     keep_checkpoints: bool = False
     activation_checkpointing: bool = False
+    #: Measure stage k in a forked process while stage k+1 trains: auto, true, false
+    #: (``forgetbench.stage_measurer``; auto = one CPU process with one torch thread and a free core).
+    overlap_measurement: Any = "auto"
     debug: bool = False
     sft: SFTParams = field(default_factory=SFTParams)
     grpo: GRPOParams = field(default_factory=GRPOParams)
@@ -330,6 +333,8 @@ def validate(cfg: Config) -> None:
         fail(f"dtype must be auto, float32, bfloat16 or float16, got {cfg.dtype!r}")
     if str(cfg.chat_template).lower() not in ("auto", "true", "false"):
         fail(f"chat_template must be auto, true or false, got {cfg.chat_template!r}")
+    if str(cfg.overlap_measurement).lower() not in ("auto", "true", "false"):
+        fail(f"overlap_measurement must be auto, true or false, got {cfg.overlap_measurement!r}")
     for r in cfg.report_to:
         if r not in ("wandb", "none"):
             fail(f"report_to: unknown tracker {r!r}; known: wandb, none")

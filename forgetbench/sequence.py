@@ -19,12 +19,15 @@ from accelerate import PartialState
 from forgetbench.errors import ForgetbenchError
 from forgetbench.learner import Learner
 from forgetbench.measures.continual import continual_metrics
-from forgetbench.measures.drift import drift_report, snapshot
+from forgetbench.stage_measurer import open_measurer
 from forgetbench.store import atomic_write_json, read_json
 
 #: Config fields that do not change what a run computes (a rerun may differ in these).
 NON_SEMANTIC = ("overwrite", "report_to", "list_tasks", "debug", "max_stages", "output_dir", "seeds",
-                "methods", "wandb_project", "keep_checkpoints", "include_path", "eval_only", "sweep")
+                "methods", "wandb_project", "keep_checkpoints", "include_path", "eval_only", "sweep",
+                "overlap_measurement")
+#: Written into each stage checkpoint: the stage's training stats, for a resume that only measures it.
+TRAIN_STATS = "train_stats.json"
 
 
 def fingerprint(config: dict) -> str:
@@ -73,81 +76,132 @@ def _summary_line(r: dict, k: int, total: int) -> str:
 def run_sequence(config: dict, *, domain: str, method: str, seed: int, tasks: list[str], run_dir: Path,
                  make_learner: Callable[[], Learner], overwrite: bool = False, keep_checkpoints: bool = False,
                  tracker=None, header: dict | None = None) -> dict:
-    """Run (or resume) one (method, seed) sequence over ``tasks``; return the results dict."""
-    state = PartialState()
+    """Run (or resume) one (method, seed) sequence over ``tasks``; return the results dict.
+
+    A stage whose checkpoint was written but whose row was not (stopped while it was measured) is
+    measured from its checkpoint on resume, not trained again (its ``train_stats.json`` is kept with it).
+    """
     results = prepare_run_dir(run_dir, config, overwrite)
-    learner = make_learner()
-    names = stage_names(tasks)
-    ckpt_dir = run_dir / "checkpoints"
-    if results is None:
-        t0 = time.time()
-        base_acc = learner.evaluate()
-        results = {"experiment": config.get("experiment"), "domain": domain, "method": method, "seed": seed,
-                   "config": config, "fingerprint": fingerprint(config), **(header or {}),
-                   "stages": ["base"], "tasks": learner.eval_names(),
-                   "accuracy": [[base_acc[t] for t in learner.eval_names()]], "metrics": {},
-                   "drift": [], "kl": [], "timing": [], "train_stats": [], "extras": [],
-                   "base_eval_seconds": round(time.time() - t0, 2)}
-        _write(results, run_dir)
-        if tracker is not None:
-            tracker.log_stage(0, "base", {"accuracy": dict(zip(results["tasks"], results["accuracy"][0]))})
-    done = len(results["stages"]) - 1
-    if done >= len(tasks):
+    if results is not None and len(results["stages"]) - 1 >= len(tasks):
         return results
+    learner = make_learner()
+    seq = _Sequence(config, domain, method, seed, tasks, run_dir, keep_checkpoints, tracker, header, results,
+                    columns=learner.eval_names())
+    done = seq.done()
     if done > 0:
-        learner.load(ckpt_dir / f"stage{done}")
-    prev = snapshot(learner.parameters())
-    cols = results["tasks"]
-    planned = stage_names(config.get("tasks") or tasks)  # max_stages does not change what is old
-    for k in range(done + 1, len(tasks) + 1):
-        task = tasks[k - 1]
+        learner.load(seq.ckpt(done))
+    measurer = open_measurer(learner, config.get("overlap_measurement", "auto"), domain)
+    try:
+        if seq.results is None:
+            seq.submit(measurer, {"kind": "base"})
+        for k in range(done + 1, len(tasks) + 1):
+            try:
+                stats, t_train = seq.trained_or_resumed(learner, k)
+            finally:
+                seq.record_all(measurer.collect())  # overlapped: the stage measured meanwhile
+            seq.submit(measurer, {"kind": "stage", "k": k, "task": tasks[k - 1], "checkpoint": str(seq.ckpt(k)),
+                                  "old": seq.old_tasks(k), "stats": stats, "train_seconds": t_train})
+        seq.record_all(measurer.collect())
+    finally:
+        measurer.close()
+    return seq.results
+
+
+class _Sequence:
+    """One run directory's state: trains and checkpoints stages, records measured rows."""
+
+    def __init__(self, config, domain, method, seed, tasks, run_dir, keep_checkpoints, tracker, header, results,
+                 columns):
+        self.config, self.domain, self.method, self.seed, self.tasks = config, domain, method, seed, tasks
+        self.run_dir, self.keep_checkpoints, self.tracker, self.header = run_dir, keep_checkpoints, tracker, header
+        self.results, self.columns = results, columns
+        self.names = stage_names(tasks)
+        self.planned = stage_names(config.get("tasks") or tasks)  # max_stages does not change what is old
+        self.state = PartialState()
+
+    def done(self) -> int:
+        return 0 if self.results is None else len(self.results["stages"]) - 1
+
+    def ckpt(self, k: int) -> Path:
+        return self.run_dir / "checkpoints" / f"stage{k}"
+
+    def old_tasks(self, k: int) -> list[str]:
+        """Columns that are old at stage k: every evaluated task but the new one, except tasks of the
+        planned sequence not trained yet (``max_stages`` does not make a later stage's task old)."""
+        task, planned = self.tasks[k - 1], self.config.get("tasks") or self.tasks
+        return [c for c in self.columns if c != task and (c not in planned or c in planned[:k - 1])]
+
+    def trained_or_resumed(self, learner: Learner, k: int) -> tuple[dict, float]:
+        """Train stage k and write its checkpoint, or load the checkpoint a stopped run left."""
+        path, task = self.ckpt(k), self.tasks[k - 1]
+        saved = path / TRAIN_STATS
+        if saved.is_file():
+            learner.load(path)
+            info = read_json(saved)
+            return info["stats"], info["train_seconds"]
         t0 = time.time()
         stats = learner.train_stage(task, k)
         t_train = time.time() - t0
-        _check_finite(learner, f"{method} seed {seed} stage {k} ({task})", run_dir)
-        path = ckpt_dir / f"stage{k}"
-        if state.is_main_process:
+        _check_finite(learner, f"{self.method} seed {self.seed} stage {k} ({task})", self.run_dir)
+        if self.state.is_main_process:
             shutil.rmtree(path, ignore_errors=True)
-            tmp = ckpt_dir / f".stage{k}.tmp"
+            tmp = path.parent / f".stage{k}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             try:
                 learner.save(tmp)
+                atomic_write_json(tmp / TRAIN_STATS, {"stats": stats, "train_seconds": t_train})
                 tmp.rename(path)
             except OSError as e:
                 raise ForgetbenchError(f"cannot write the checkpoint {path}: {e.strerror or e} (finished "
-                                       f"stages are kept in {run_dir / 'results.json'})") from e
-        state.wait_for_everyone()
+                                       f"stages are kept in {self.run_dir / 'results.json'})") from e
+        self.state.wait_for_everyone()
         getattr(learner, "mark_saved", lambda p: None)(path)
-        t0 = time.time()
-        acc = learner.evaluate()
-        t_eval = time.time() - t0
-        t0 = time.time()
-        drift = drift_report(learner.base_parameters(), learner.parameters(), prev)
-        old = [c for c in cols if c != task and (c not in tasks or c in tasks[:k - 1])]
-        kl = learner.divergences(task, old)
-        extras = learner.extras(task)
-        t_measure = time.time() - t0
-        prev = snapshot(learner.parameters())
-        results["stages"].append(names[k - 1])
-        results["accuracy"].append([acc[c] for c in cols])
-        results["drift"].append(drift)
-        results["kl"].append(kl)
-        results["train_stats"].append(stats)
-        results["extras"].append(extras)
+        return stats, t_train
+
+    def submit(self, measurer, request: dict) -> None:
+        """Hand a measurement to ``measurer``; an inline one is recorded at once."""
+        measurer.submit(request)
+        if not measurer.overlaps:
+            self.record_all(measurer.collect())
+
+    def record_all(self, measured: list[dict]) -> None:
+        for m in measured:
+            self._record_base(m) if m["kind"] == "base" else self._record_stage(m)
+
+    def _record_base(self, m: dict) -> None:
+        names = self.columns
+        self.results = {"experiment": self.config.get("experiment"), "domain": self.domain, "method": self.method,
+                        "seed": self.seed, "config": self.config, "fingerprint": fingerprint(self.config),
+                        **(self.header or {}), "stages": ["base"], "tasks": names,
+                        "accuracy": [[m["accuracy"][t] for t in names]], "metrics": {},
+                        "drift": [], "kl": [], "timing": [], "train_stats": [], "extras": [],
+                        "base_eval_seconds": round(m["eval_seconds"], 2)}
+        _write(self.results, self.run_dir)
+        if self.tracker is not None:
+            self.tracker.log_stage(0, "base", {"accuracy": dict(m["accuracy"])})
+
+    def _record_stage(self, m: dict) -> None:
+        r, k = self.results, m["k"]
+        r["stages"].append(self.names[k - 1])
+        r["accuracy"].append([m["accuracy"][c] for c in r["tasks"]])
+        r["drift"].append(m["drift"])
+        r["kl"].append(m["kl"])
+        r["train_stats"].append(m["stats"])
+        r["extras"].append(m["extras"])
+        extras = m["extras"]
         if isinstance(extras, dict) and "defects" in extras:   # recsys: one defects dict per stage
-            results.setdefault("defects", [e.get("defects") if isinstance(e, dict) else None
-                                           for e in results["extras"][:-1]]).append(extras["defects"])
-        results["timing"].append({"train": round(t_train, 2), "eval": round(t_eval, 2),
-                                  "measure": round(t_measure, 2)})
-        results["metrics"] = continual_metrics(results["accuracy"], results["stages"], cols, planned=planned)
-        _write(results, run_dir)
-        if state.is_main_process and not keep_checkpoints and k > 1:
-            shutil.rmtree(ckpt_dir / f"stage{k - 1}", ignore_errors=True)
-        if state.is_main_process:
-            print(_summary_line(results, k, len(tasks)), flush=True)
-        if tracker is not None:
-            tracker.log_stage(k, names[k - 1], _stage_row(results, k))
-    return results
+            r.setdefault("defects", [e.get("defects") if isinstance(e, dict) else None
+                                     for e in r["extras"][:-1]]).append(extras["defects"])
+        r["timing"].append({"train": round(m["train_seconds"], 2), "eval": round(m["eval_seconds"], 2),
+                            "measure": round(m["measure_seconds"], 2)})
+        r["metrics"] = continual_metrics(r["accuracy"], r["stages"], r["tasks"], planned=self.planned)
+        _write(r, self.run_dir)
+        if self.state.is_main_process and not self.keep_checkpoints and k > 1:
+            shutil.rmtree(self.ckpt(k - 1), ignore_errors=True)
+        if self.state.is_main_process:
+            print(_summary_line(r, k, len(self.tasks)), flush=True)
+        if self.tracker is not None:
+            self.tracker.log_stage(k, self.names[k - 1], _stage_row(r, k))
 
 
 def _check_finite(learner: Learner, where: str, run_dir: Path) -> None:

@@ -97,6 +97,8 @@ CASES = {  # id: (argv builder taking a temporary directory, pattern the one err
     "score_raises": (lambda d: plugin(d, score="1 / 0"),
                      r"task 'bad_task': score\(\) raised ZeroDivisionError: division by zero"),
     "reward_not_a_number": (lambda d: plugin(d, reward="None"), r"task 'bad_task': reward\(\) returned None"),
+    "bad_overlap_measurement": (lambda d: SMOKE + ["--overlap_measurement", "sometimes"],
+                                r"overlap_measurement must be auto, true or false, got 'sometimes'"),
     "output_dir_not_writable": (lambda d: SMOKE + ["--output_dir", str(d / "afile" / "sub")],
                                 r"output_dir '.*afile/sub' cannot be written"),
 }
@@ -125,11 +127,14 @@ def results(out: Path) -> dict:
     return json.loads((out / "sft" / "seed0" / "results.json").read_text())
 
 
-def test_reward_garbage_during_grpo_names_the_task(tmp_path, micro_base_path):
-    """The reward is valid on the teacher target (so the early check passes) but NaN on other samples."""
+@pytest.mark.parametrize("overlap", ["false", "true"])
+def test_reward_garbage_during_grpo_names_the_task(tmp_path, micro_base_path, overlap):
+    """The reward is valid on the teacher target (so the early check passes) but NaN on other samples.
+    Overlapped, the base is measured in the other process while stage 1 fails: its row is kept too."""
     argv = plugin(tmp_path, reward="1.0 if completion == example['target'] else float('nan')")
     out = tmp_path / "out"
-    p = cli(SMOKE + argv + ["--methods", "grpo", "--output_dir", str(out), "--prompts_per_step", "2"])
+    p = cli(SMOKE + argv + ["--methods", "grpo", "--output_dir", str(out), "--prompts_per_step", "2",
+                            "--overlap_measurement", overlap])
     assert_one_clear_line(p, r"task 'bad_task': reward\(\) returned nan, outside \[0, 1\]")
     r = json.loads((out / "grpo" / "seed0" / "results.json").read_text())
     assert r["stages"] == ["base"] and not r["complete"]  # the base evaluation is kept
@@ -144,9 +149,11 @@ def test_corrupt_results_file_is_named_and_kept(tmp_path, micro_base_path):
     assert path.read_text() == '{"stages": ["base",'
 
 
-def test_nan_loss_stops_stage_2_and_keeps_stage_1(tmp_path, micro_base_path, monkeypatch, capsys):
+@pytest.mark.parametrize("overlap", ["false", "true"])
+def test_nan_loss_stops_stage_2_and_keeps_stage_1(tmp_path, micro_base_path, monkeypatch, capsys, overlap):
     """Stage 2 trains with a learning rate of 1e30: its loss turns NaN; the error names the stage, the
-    stage-1 row and checkpoint survive, and the same command (without the fault) resumes."""
+    stage-1 row and checkpoint survive (overlapped: stage 1, measured meanwhile, is recorded before the
+    error), and the same command (without the fault) resumes."""
     from forgetbench.llm.learner import LLMLearner
     from forgetbench.run import main
 
@@ -157,7 +164,8 @@ def test_nan_loss_stops_stage_2_and_keeps_stage_1(tmp_path, micro_base_path, mon
             monkeypatch.setattr(self.cfg.sft, "learning_rate", 1e30)
         return train_stage(self, task, stage)
 
-    argv = SMOKE + ["--max_steps", "3", "--output_dir", str(tmp_path), "--prior_tasks", "--kl.n_prompts", "2"]
+    argv = SMOKE + ["--max_steps", "3", "--output_dir", str(tmp_path), "--prior_tasks", "--kl.n_prompts", "2",
+                    "--overlap_measurement", overlap]
     monkeypatch.setattr(LLMLearner, "train_stage", diverging)
     assert main(argv) == 2
     err = capsys.readouterr().err

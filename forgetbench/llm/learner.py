@@ -67,9 +67,11 @@ class LLMLearner:
 
     def evaluate(self) -> dict[str, float]:
         e = self.cfg.eval
-        self.last_eval = evaluate_tasks(self.model, self.tokenizer,
-                                        {n: (self.tasks[n], self.eval_rows[n]) for n in self.tasks},
-                                        sampled=e.sampled, n_samples=e.n_samples, batch_size=e.batch_size)
+        with torch.random.fork_rng():  # sampled accuracy: the same seed at every stage
+            torch.manual_seed(self.seed)
+            self.last_eval = evaluate_tasks(self.model, self.tokenizer,
+                                            {n: (self.tasks[n], self.eval_rows[n]) for n in self.tasks},
+                                            sampled=e.sampled, n_samples=e.n_samples, batch_size=e.batch_size)
         return {n: r["greedy"] for n, r in self.last_eval.items()}
 
     def train_stage(self, task_name: str, stage: int) -> dict:
