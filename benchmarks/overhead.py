@@ -16,6 +16,11 @@ evaluation (once per sequence, i.e. once per 3 stages in the default experiment)
 reported as fractions of the bare trainer's time (goal: per-stage extra <= 15%). Medians over
 ``--repeats`` rounds; each round runs harness and bare back to back, per method.
 
+Then (not with ``--quick``) whole sequences of the config's stages, measurement inline vs overlapped
+(``overlap_measurement``: a forked process measures stage k while stage k+1 trains), against the bare
+trainer over the same stages: the whole wall time, and each stage's *period* (its training start to the
+next one's) against its bare training, the per-stage cost of a long sequence.
+
     python benchmarks/overhead.py            # 60 steps x 16 prompts per stage (configs/default.yaml)
     python benchmarks/overhead.py --quick    # 2 steps: the mechanics in < 1 min, ratios not meaningful
 
@@ -94,9 +99,9 @@ def harness_round(cfg, method: str, model_path: str) -> dict:
     return out
 
 
-def bare_round(cfg, method: str, model_path: str, stages: int = 1) -> float:
+def bare_round(cfg, method: str, model_path: str, stages: int = 1, per_stage: list | None = None) -> float:
     """The TRL trainer alone on the rows the learner would train on, ``stages`` stages in a row (each
-    starting from the previous one's weights); seconds."""
+    starting from the previous one's weights); seconds (each stage's appended to ``per_stage``)."""
     from datasets import Dataset
     from transformers import set_seed
 
@@ -125,18 +130,27 @@ def bare_round(cfg, method: str, model_path: str, stages: int = 1) -> float:
                 train_grpo(model, tok, task, rows, cfg.grpo, prompts_per_step=cfg.prompts_per_step,
                            output_dir=tmp, **common)
             total += time.perf_counter() - t
+            if per_stage is not None:
+                per_stage.append(time.perf_counter() - t)
     return total
 
 
-def sequence_round(cfg, method: str, model_path: str) -> float:
-    """Wall seconds of a whole ``run_sequence`` (learner init, base evaluation, every stage)."""
+def sequence_round(cfg, method: str, model_path: str, starts: list) -> float:
+    """Wall seconds of a whole ``run_sequence`` (learner init, base evaluation, every stage); the time
+    each stage's training starts is appended to ``starts`` (stage period = next start - this start)."""
     import forgetbench.sequence as seq
     from forgetbench.llm.learner import LLMLearner
+
+    def make_learner():
+        learner = LLMLearner(cfg, method, 0, model_path)
+        train = learner.train_stage
+        learner.train_stage = lambda *a: (starts.append(time.perf_counter()), train(*a))[1]
+        return learner
 
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
         seq.run_sequence(cfg.to_dict(), domain="llm", method=method, seed=0, tasks=cfg.stage_tasks(),
-                         run_dir=Path(d) / "run", make_learner=lambda: LLMLearner(cfg, method, 0, model_path))
+                         run_dir=Path(d) / "run", make_learner=make_learner)
         return time.perf_counter() - t
 
 
@@ -193,9 +207,13 @@ def main(argv: list[str] | None = None) -> dict:
                 continue
             with contextlib.redirect_stdout(sys.stderr):
                 for mode in ("false", "true"):
-                    seqs[c][mode].append(sequence_round(seq_cfgs[c[0], mode], c[0], model_path))
+                    starts: list = []
+                    seqs[c][mode].append(sequence_round(seq_cfgs[c[0], mode], c[0], model_path, starts))
+                    seqs[c][mode + "_periods"].append([b - a for a, b in zip(starts, starts[1:])])
+                bare_stages: list = []
                 seqs[c]["bare"].append(bare_round(seq_cfgs[c[0], "false"], c[0], model_path,
-                                                  len(seq_cfgs[c[0], "false"].tasks)))
+                                                  len(seq_cfgs[c[0], "false"].tasks), bare_stages))
+                seqs[c]["bare_stages"].append(bare_stages)
             print(f"[round {r + 1}/{repeats}] {name[c]}: sequence inline {seqs[c]['false'][-1]:.2f}s, "
                   f"overlapped {seqs[c]['true'][-1]:.2f}s, bare trainer {seqs[c]['bare'][-1]:.2f}s",
                   file=sys.stderr, flush=True)
@@ -255,9 +273,17 @@ def _print_sequences(seqs, cols, name, cfg) -> None:
                        ("harness, measurement inline (overlap_measurement: false)", "false"),
                        ("harness, measurement overlapped (overlap_measurement: true)", "true")):
         print(f"| {label} | " + " | ".join(f"{statistics.median(seqs[c][key]):.2f}" for c in cols) + " |")
-    for label, key in (("sequence extra / bare, inline", "false"),
-                       ("sequence extra / bare, overlapped (goal <= 15%)", "true")):
+    for label, key in (("whole sequence: extra / bare, inline", "false"),
+                       ("whole sequence: extra / bare, overlapped", "true")):
         fr = [statistics.median((h - b) / b for h, b in zip(seqs[c][key], seqs[c]["bare"])) for c in cols]
+        print(f"| **{label}** | " + " | ".join(f"{100 * f:.0f}%" for f in fr) + " |")
+    # a stage followed by another: its period (training start to the next training start) vs its bare
+    # training; with overlap this is the per-stage cost of a long sequence (the last stage's
+    # measurement and the one-time costs are not in it)
+    for label, key in (("stage 1..n-1: (period - bare) / bare, inline", "false_periods"),
+                       ("stage 1..n-1: (period - bare) / bare, overlapped (goal <= 15%)", "true_periods")):
+        fr = [statistics.median((p - b) / b for ps, bs in zip(seqs[c][key], seqs[c]["bare_stages"])
+                                for p, b in zip(ps, bs)) for c in cols]
         print(f"| **{label}** | " + " | ".join(f"{100 * f:.0f}%" for f in fr) + " |")
 
 
