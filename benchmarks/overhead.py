@@ -144,7 +144,12 @@ def sequence_round(cfg, method: str, model_path: str, starts: list) -> float:
     def make_learner():
         learner = LLMLearner(cfg, method, 0, model_path)
         train = learner.train_stage
-        learner.train_stage = lambda *a: (starts.append(time.perf_counter()), train(*a))[1]
+
+        def timed_train(*args):
+            starts.append(time.perf_counter())
+            return train(*args)
+
+        learner.train_stage = timed_train
         return learner
 
     with tempfile.TemporaryDirectory() as d:

@@ -331,10 +331,9 @@ def validate(cfg: Config) -> None:
         fail(f"grpo.beta must be >= 0, got {cfg.grpo.beta}")
     if cfg.dtype not in ("auto", "float32", "bfloat16", "float16"):
         fail(f"dtype must be auto, float32, bfloat16 or float16, got {cfg.dtype!r}")
-    if str(cfg.chat_template).lower() not in ("auto", "true", "false"):
-        fail(f"chat_template must be auto, true or false, got {cfg.chat_template!r}")
-    if str(cfg.overlap_measurement).lower() not in ("auto", "true", "false"):
-        fail(f"overlap_measurement must be auto, true or false, got {cfg.overlap_measurement!r}")
+    for name in ("chat_template", "overlap_measurement"):
+        if str(getattr(cfg, name)).lower() not in ("auto", "true", "false"):
+            fail(f"{name} must be auto, true or false, got {getattr(cfg, name)!r}")
     for r in cfg.report_to:
         if r not in ("wandb", "none"):
             fail(f"report_to: unknown tracker {r!r}; known: wandb, none")

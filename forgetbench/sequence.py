@@ -82,12 +82,12 @@ def run_sequence(config: dict, *, domain: str, method: str, seed: int, tasks: li
     measured from its checkpoint on resume, not trained again (its ``train_stats.json`` is kept with it).
     """
     results = prepare_run_dir(run_dir, config, overwrite)
-    if results is not None and len(results["stages"]) - 1 >= len(tasks):
+    done = 0 if results is None else len(results["stages"]) - 1
+    if done >= len(tasks):
         return results
     learner = make_learner()
     seq = _Sequence(config, domain, method, seed, tasks, run_dir, keep_checkpoints, tracker, header, results,
                     columns=learner.eval_names())
-    done = seq.done()
     if done > 0:
         learner.load(seq.ckpt(done))
     measurer = open_measurer(learner, config.get("overlap_measurement", "auto"), domain)
@@ -116,11 +116,9 @@ class _Sequence:
         self.run_dir, self.keep_checkpoints, self.tracker, self.header = run_dir, keep_checkpoints, tracker, header
         self.results, self.columns = results, columns
         self.names = stage_names(tasks)
-        self.planned = stage_names(config.get("tasks") or tasks)  # max_stages does not change what is old
+        self.planned_tasks = config.get("tasks") or tasks  # max_stages does not change what is old
+        self.planned = stage_names(self.planned_tasks)
         self.state = PartialState()
-
-    def done(self) -> int:
-        return 0 if self.results is None else len(self.results["stages"]) - 1
 
     def ckpt(self, k: int) -> Path:
         return self.run_dir / "checkpoints" / f"stage{k}"
@@ -128,7 +126,7 @@ class _Sequence:
     def old_tasks(self, k: int) -> list[str]:
         """Columns that are old at stage k: every evaluated task but the new one, except tasks of the
         planned sequence not trained yet (``max_stages`` does not make a later stage's task old)."""
-        task, planned = self.tasks[k - 1], self.config.get("tasks") or self.tasks
+        task, planned = self.tasks[k - 1], self.planned_tasks
         return [c for c in self.columns if c != task and (c not in planned or c in planned[:k - 1])]
 
     def trained_or_resumed(self, learner: Learner, k: int) -> tuple[dict, float]:

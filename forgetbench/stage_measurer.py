@@ -45,11 +45,12 @@ class InlineMeasurer:
         if request["kind"] == "base":
             return out
         t0 = time.time()
-        out["drift"] = drift_report(self.learner.base_parameters(), self.learner.parameters(), self.prev)
+        params = self.learner.parameters()
+        out["drift"] = drift_report(self.learner.base_parameters(), params, self.prev)
         out["kl"] = self.learner.divergences(request["task"], request["old"])
         out["extras"] = self.learner.extras(request["task"])
         out["measure_seconds"] = time.time() - t0
-        self.prev = snapshot(self.learner.parameters())
+        self.prev = snapshot(params)
         return out
 
     def submit(self, request: dict) -> None:

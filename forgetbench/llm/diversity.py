@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-import torch
-
 from forgetbench.llm.chat import raw_example
-from forgetbench.llm.generation import generate_completions
+from forgetbench.llm.generation import generate_completions, seeded
 from forgetbench.task import Task
 
 
@@ -29,8 +27,7 @@ def answer_stats(groups: list[list[str]], correct: list[list[bool]]) -> dict:
 
 def answer_diversity(model, tokenizer, task: Task, rows: list[dict], n: int, seed: int) -> dict:
     """``answer_stats`` of ``n`` samples per row (seeded, so stages are comparable)."""
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
+    with seeded(seed):
         comps = generate_completions(model, tokenizer, [r["prompt"] for r in rows], task.max_new_tokens,
                                      do_sample=True, num_return_sequences=n)
     groups = [comps[i * n:(i + 1) * n] for i in range(len(rows))]

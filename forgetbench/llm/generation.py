@@ -1,7 +1,17 @@
 """Batched generation with ``generate``: left padding, KV cache, stop at EOS."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
+
+
+@contextmanager
+def seeded(seed: int):
+    """Sampling inside draws from ``torch.manual_seed(seed)``; the global RNG state is restored after."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        yield
 
 
 def sampling_kwargs(do_sample: bool) -> dict:

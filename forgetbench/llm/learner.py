@@ -19,6 +19,7 @@ from forgetbench.config import Config
 from forgetbench.llm.chat import PromptFormat
 from forgetbench.llm.diversity import answer_diversity
 from forgetbench.llm.evaluate import evaluate_tasks
+from forgetbench.llm.generation import seeded
 from forgetbench.llm.guards import NanLossGuard
 from forgetbench.llm.lora import add_lora, lora_config, merge_lora, trainable_count
 from forgetbench.llm.methods.grpo import train_grpo
@@ -67,8 +68,7 @@ class LLMLearner:
 
     def evaluate(self) -> dict[str, float]:
         e = self.cfg.eval
-        with torch.random.fork_rng():  # sampled accuracy: the same seed at every stage
-            torch.manual_seed(self.seed)
+        with seeded(self.seed):  # sampled accuracy: the same seed at every stage
             self.last_eval = evaluate_tasks(self.model, self.tokenizer,
                                             {n: (self.tasks[n], self.eval_rows[n]) for n in self.tasks},
                                             sampled=e.sampled, n_samples=e.n_samples, batch_size=e.batch_size)
