@@ -100,6 +100,9 @@ class Config:
     #: Measure stage k in a forked process while stage k+1 trains: auto, true, false
     #: (``forgetbench.stage_measurer``; auto = one CPU process with one torch thread and a free core).
     overlap_measurement: Any = "auto"
+    #: torch threads per process (null = as launched; ``accelerate launch`` on a CPU gives 1). The
+    #: numbers of a run are bit-reproducible on one machine only at a fixed thread count.
+    threads: Optional[int] = None
     debug: bool = False
     sft: SFTParams = field(default_factory=SFTParams)
     grpo: GRPOParams = field(default_factory=GRPOParams)

@@ -54,6 +54,12 @@ def init_processes() -> PartialState:
 
 def run_experiment(argv: list[str]) -> int:
     cfg = load_config(argv)
+    if cfg.threads is not None:
+        import torch
+
+        if cfg.threads < 1:
+            raise ForgetbenchError(f"config: threads must be a positive number of torch threads, got {cfg.threads}")
+        torch.set_num_threads(cfg.threads)
     init_processes()
     discover(cfg.include_path)
     if cfg.list_tasks:

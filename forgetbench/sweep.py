@@ -23,7 +23,7 @@ from pathlib import Path
 from forgetbench.errors import ForgetbenchError
 
 #: Short names for labels.
-ABBREV = {"learning_rate": "lr", "on_policy_fraction": "opf", "max_steps": "steps",
+ABBREV = {"model_name_or_path": "base", "learning_rate": "lr", "on_policy_fraction": "opf", "max_steps": "steps",
           "num_generations": "G", "samples_per_prompt": "k"}
 
 

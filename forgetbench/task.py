@@ -43,6 +43,26 @@ class Task:
         on answers drawn uniformly among the correct ones). Defaults to the single ``answer``."""
         return [str(example["answer"])]
 
+    #: Share of the embedded base's pretraining rows for this (new) task whose completion is correct;
+    #: the rest carry ``distractor(example)``, a plausible mistake.
+    pretraining_correct_share: ClassVar[float] = 1.0
+
+    def pretraining_correct(self, example: dict[str, Any], rng: random.Random) -> str:
+        """A correct pretraining completion: by default one of ``correct_answers`` drawn uniformly."""
+        return rng.choice(self.correct_answers(example))
+
+    def distractor(self, example: dict[str, Any]) -> str:
+        raise NotImplementedError(f"task {self.name!r}: pretraining_correct_share < 1 needs distractor()")
+
+    def pretraining_answer(self, example: dict[str, Any], rng: random.Random) -> str:
+        """The completion of a pretraining row of the embedded base when this task is a new task:
+        with probability ``pretraining_correct_share`` a ``pretraining_correct`` answer, else the
+        ``distractor``. A skill learned well but mixed with a mistake gives the base a stable partial
+        competence; a small exposure to right answers alone flipped between replicas (README)."""
+        if self.pretraining_correct_share < 1.0 and rng.random() >= self.pretraining_correct_share:
+            return self.distractor(example)
+        return self.pretraining_correct(example, rng)
+
     def reward(self, completion: str, example: dict[str, Any]) -> float:
         """GRPO reward; defaults to ``score``."""
         return self.score(completion, example)

@@ -1,4 +1,6 @@
-"""The single-answer new task: the control, where SFT and RL should differ least."""
+"""Single-answer new tasks: the controls, where SFT and RL should differ least. ``rotate`` is the
+embedded world's control (a string task, so learning it does not compete with the prior skill
+``add`` the way ``subtract`` does: measured in README)."""
 from __future__ import annotations
 
 from forgetbench import Task, register_task
@@ -14,6 +16,27 @@ class Subtract(Task):
     def make_example(self, rng):
         a, b = rng.randint(10, 99), rng.randint(1, 9)
         return {"prompt": f"sb:{a}-{b}=", "answer": str(a - b), "target": str(a - b)}
+
+    def score(self, completion, example):
+        return float(clean(completion) == example["answer"])
+
+
+@register_task
+class Rotate(Task):
+    name = "rotate"
+    description = ("new, single answer (control): move the first character of a 4-6 character string "
+                   "to its end (ro:ab3k= -> b3ka)")
+
+    def make_example(self, rng):
+        from tasks.prior_skills import _word
+
+        w = _word(rng, 4, 6)
+        return {"prompt": f"ro:{w}=", "answer": w[1:] + w[0], "target": w[1:] + w[0]}
+
+    pretraining_correct_share = 0.4
+
+    def distractor(self, example):
+        return example["prompt"][3:-1]  # the string copied, not rotated
 
     def score(self, completion, example):
         return float(clean(completion) == example["answer"])

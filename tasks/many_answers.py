@@ -32,14 +32,21 @@ class _ManyAnswers(Task):
 @register_task
 class EvenBetween(_ManyAnswers):
     name = "even_between"
-    description = "new, many answers: an even number strictly between a and b (ev:23-41: -> 24 ... 40)"
+    description = "new, many answers: an even number strictly between a and b, b - a >= 11 (ev:23-41: -> 24 ... 40)"
     max_new_tokens = 4
 
     def draw(self, rng):
+        # b - a >= 11: every interval holds a multiple of ten, so the shortcut an RL learner finds
+        # ("the next round number") is a correct answer, not a trap for 10% of prompts (README).
         a = rng.randint(10, 79)
-        b = a + rng.randint(6, 20)
+        b = a + rng.randint(11, 20)
         mid = (a + b) // 2
         return f"ev:{a}-{b}:", f"{a},{b}", str(a + 1 + (a + 1) % 2), str(mid - mid % 2 if mid - mid % 2 > a else mid + 2 - mid % 2)
+
+    pretraining_correct_share = 0.4
+
+    def distractor(self, example):
+        return example["answer"].split(",")[1]  # b itself: not strictly between
 
     def correct_answers(self, example):
         a, b = map(int, example["answer"].split(","))
@@ -54,17 +61,32 @@ class EvenBetween(_ManyAnswers):
 @register_task
 class SumTo(_ManyAnswers):
     name = "sum_to"
-    description = "new, many answers: two positive numbers summing to n (sm:57: -> 1+56, 28+29, ...)"
+    description = ("new, many answers: two positive numbers summing to n, 11 <= n <= 199, n not a multiple "
+                   "of ten (sm:57: -> 50+7, 28+29, 1+56, ...)")
     max_new_tokens = 8
     n_eval = 50
 
     def draw(self, rng):
-        n = rng.randint(10, 109)
-        return f"sm:{n}:", str(n), f"1+{n - 1}", f"{n // 2}+{n - n // 2}"
+        n = rng.choice([n for n in range(11, 200) if n % 10])
+        # easy = the decimal split (tens+units: no arithmetic), hard = the halves
+        return f"sm:{n}:", str(n), f"{n - n % 10}+{n % 10}", f"{n // 2}+{n - n // 2}"
 
     def correct_answers(self, example):
         n = int(example["answer"])
         return [f"{a}+{n - a}" for a in range(1, n)]
+
+    pretraining_correct_share = 0.4
+
+    def distractor(self, example):
+        return f"0+{example['answer']}"  # zero is not positive
+
+    def pretraining_correct(self, example, rng):
+        """One of five natural decompositions, uniformly: the decimal split both ways (no arithmetic),
+        the halves, 1 + (n-1) and (n-1) + 1. Uniform over all n-1 answers left the base at 0.04-0.1
+        sampled accuracy, too little spread for GRPO to learn from (README)."""
+        n = int(example["answer"])
+        t, u = n - n % 10, n % 10
+        return rng.choice([f"{t}+{u}", f"{u}+{t}", f"{n // 2}+{n - n // 2}", f"1+{n - 1}", f"{n - 1}+1"])
 
     def score(self, completion, example):
         ab = parse_sum(completion)

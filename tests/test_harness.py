@@ -149,13 +149,20 @@ def test_learner_points_grpo_reference_at_latest_checkpoint(micro_base_path, tmp
     assert learner.start_path == str(tmp_path / "stage1")
 
 
-def test_two_processes(tmp_path):
-    env = dict(os.environ, HF_HUB_OFFLINE="1", WANDB_MODE="offline")
+@pytest.mark.parametrize("recipe", [None, "{steps: 30}"], ids=["shipped", "built-by-rank-0"])
+def test_two_processes_with_nothing_cached(tmp_path, recipe):
+    """The 2-process smoke run on an empty ``FORGETBENCH_CACHE``: with the shipped base nothing is
+    created; with a changed recipe rank 0 builds the base and rank 1 waits for it."""
+    cache = tmp_path / "cache"
+    env = dict(os.environ, HF_HUB_OFFLINE="1", WANDB_MODE="offline", FORGETBENCH_CACHE=str(cache))
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-           str(ROOT / "forgetbench" / "run.py"), *SMOKE, "--output_dir", str(tmp_path), "--methods", "sft"]
+           str(ROOT / "forgetbench" / "run.py"), *SMOKE, "--output_dir", str(tmp_path / "out"), "--methods", "sft",
+           *(["--base_recipe", recipe] if recipe else [])]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr[-3000:]
     assert "world_size=2" in p.stdout
-    r = results(tmp_path, "sft")
+    r = results(tmp_path / "out", "sft")
     assert r["world_size"] == 2 and r["complete"] and len(r["accuracy"]) == 3
+    built = sorted(x.name for x in cache.glob("base-micro-*")) if cache.exists() else []
+    assert len(built) == (1 if recipe else 0) and p.stdout.count("building the embedded base") == len(built)

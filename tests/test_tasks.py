@@ -17,6 +17,7 @@ def ex(task, prompt_answer):
     ("reverse", ("rv:ab3k=", "k3ba"), ["k3ba", "  k3ba"], ["ab3k", "", "k3b a"]),
     ("add", ("ad:47+5=", "52"), ["52", " 52 "], ["53", "052", "", "5 2", "fifty"]),
     ("subtract", ("sb:52-7=", "45"), ["45"], ["44", "-45", "", "45+0"]),
+    ("rotate", ("ro:ab3k=", "b3ka"), ["b3ka", " b3ka\n"], ["ab3k", "k3ba", "kab3", "b3k", ""]),
     ("even_between", ("ev:23-41:", "23,41"), ["24", "40", " 30 "], ["22", "41", "42", "25", "", "024", "2 4"]),
     ("sum_to", ("sm:57:", "57"), ["1+56", "28+29", " 56+1 "], ["0+57", "57", "28+28", "28 + 29", "", "01+56"]),
     ("multiple", ("ml:7<60:", "7,60"), ["7", "56", "28"], ["0", "63", "60", "8", "", "-7", "x"]),
@@ -50,7 +51,7 @@ def test_known_teacher_values():
 
 
 def test_eval_fixed_by_seed_and_disjoint_from_train():
-    for name in ["copy", "add", "sum_to", "multiple", "subtract", "even_between"]:
+    for name in ["copy", "add", "sum_to", "multiple", "subtract", "rotate", "even_between"]:
         task = get_task(name)
         ev, ev2, tr = task.load("eval"), task.load("eval"), task.load("train")
         assert ev["prompt"] == ev2["prompt"] and len(set(ev["prompt"])) == len(ev) == task.n_eval
@@ -58,8 +59,36 @@ def test_eval_fixed_by_seed_and_disjoint_from_train():
         assert task.load("eval", seed=1)["prompt"] != ev["prompt"]
 
 
+def test_world_shapes_every_method_can_reach():
+    """even_between: every interval holds a multiple of ten (b - a >= 11); sum_to: n is never a
+    multiple of ten, so the easy teacher (the decimal split) is always a correct answer; rotate's
+    target is the string rotated by one."""
+    for r in get_task("even_between").load("eval"):
+        a, b = map(int, r["answer"].split(","))
+        assert b - a >= 11 and any(x % 10 == 0 for x in range(a + 1, b))
+    task = get_task("sum_to")
+    for r in task.load("eval"):
+        n = int(r["answer"])
+        assert n % 10 and r["target"] == f"{n - n % 10}+{n % 10}" and task.score(r["target"], r) == 1.0
+    rot = get_task("rotate").make_example(random.Random(3))
+    w = rot["prompt"][3:-1]
+    assert rot["target"] == w[1:] + w[0] and 4 <= len(w) <= 6
+
+
 def test_bad_teacher_option_and_unknown_option():
     with pytest.raises(ForgetbenchError, match="teacher must be one of"):
         get_task("sum_to", teacher="nope")
     with pytest.raises(ForgetbenchError, match="unknown option"):
         get_task("copy", teacher="easy")
+
+
+@pytest.mark.parametrize("name,share", [("rotate", 0.4), ("sum_to", 0.4), ("even_between", 0.4), ("multiple", 1.0)])
+def test_pretraining_answers_mix_correct_answers_with_a_wrong_distractor(name, share):
+    """The embedded base's pretraining rows for a new task: a ``share`` of correct answers, the rest
+    one plausible mistake that the task scores 0."""
+    task, rng = get_task(name), random.Random(7)
+    rows = list(task.load("train"))[:400]
+    scores = [task.score(task.pretraining_answer(r, rng), r) for r in rows for _ in range(5)]
+    assert abs(sum(scores) / len(scores) - share) < 0.03
+    if share < 1:
+        assert all(task.score(task.distractor(r), r) == 0.0 for r in rows)

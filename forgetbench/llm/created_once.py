@@ -1,0 +1,60 @@
+"""A directory made once by the main process and waited for by every other process.
+
+Used for whatever a run creates before it starts (an embedded base built from a changed recipe, a
+converted GGUF file): the main process builds into a temporary directory and renames it into place
+(atomic), the others poll for the finished marker file instead of relying on a collective barrier,
+so a rank that gets there first never reads a half-made directory. A failed build leaves a
+``<dir>.failed`` note whose message the waiting ranks raise.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from forgetbench.errors import ForgetbenchError
+
+POLL_S = 0.5
+
+
+def cache_root() -> Path:
+    """Where created files live: ``$FORGETBENCH_CACHE`` (default ``~/.cache/forgetbench``)."""
+    return Path(os.environ.get("FORGETBENCH_CACHE", Path.home() / ".cache" / "forgetbench"))
+
+
+def created_once(out: Path, marker: str, build: Callable[[Path], None], *, announce: str,
+                 timeout_s: float | None = None) -> Path:
+    """``out`` once ``out/marker`` exists: built here by ``build(tmp_dir)`` on the main process, waited
+    for on the others (up to ``timeout_s``, default ``$FORGETBENCH_WAIT_S`` or 6 h)."""
+    from accelerate import PartialState
+
+    done, failed = out / marker, out.with_name(out.name + ".failed")
+    if done.exists():
+        return out
+    if PartialState().is_main_process:
+        print(announce, flush=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        failed.unlink(missing_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+        try:
+            build(tmp)
+            shutil.rmtree(out, ignore_errors=True)
+            os.replace(tmp, out)
+        except BaseException as e:
+            failed.write_text(f"{type(e).__name__}: {e}")
+            raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return out
+    limit = timeout_s if timeout_s is not None else float(os.environ.get("FORGETBENCH_WAIT_S", 6 * 3600))
+    start = time.time()
+    while not done.exists():
+        if failed.exists():
+            raise ForgetbenchError(f"the main process failed to create {out}: {failed.read_text()}")
+        if time.time() - start > limit:
+            raise ForgetbenchError(f"waited {limit:.0f} s for the main process to create {out}; giving up")
+        time.sleep(POLL_S)
+    return out
