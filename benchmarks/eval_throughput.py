@@ -34,7 +34,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once, when torch loa
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-TASKS = ["copy", "reverse", "add", "even_between", "sum_to", "multiple", "subtract"]
+TASKS = ["copy", "reverse", "add", "even_between", "sum_to", "multiple", "rotate"]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -57,11 +57,11 @@ def main(argv: list[str] | None = None) -> dict:
 
     from forgetbench.llm.evaluate import evaluate_tasks
     from forgetbench.llm.models import load_model_and_tokenizer
-    from forgetbench.llm.tiny_base import ensure_base
+    from forgetbench.llm.shipped_base import embedded_base
     from forgetbench.registry import discover, get_task
 
     discover()
-    model, tok = load_model_and_tokenizer(str(ensure_base(a.base)))
+    model, tok = load_model_and_tokenizer(str(embedded_base(a.base)))
     model.eval()
     tasks = {n: get_task(n) for n in TASKS}
     eval_sets = {n: (t, list(t.load("eval"))) for n, t in tasks.items()}

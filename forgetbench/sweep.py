@@ -5,7 +5,7 @@ A config's ``sweep`` is a list of families::
     sweep:
       - {method: sft, grid: {sft.learning_rate: [1.0e-4, 3.0e-4, 1.0e-3]}}
       - {method: sft, family: sft_dial, grid: {sft.on_policy_fraction: [0.25, 0.5, 0.75]}}
-      - {method: grpo, family: grpo_control, grid: {tasks: [[subtract]]}}
+      - {method: grpo, family: grpo_control, grid: {tasks: [[rotate]]}}
 
 Each family expands to the Cartesian product of its grid (dotted paths into the config; any field,
 including ``tasks`` and ``task_options.<task>.teacher``); each point runs every seed into
