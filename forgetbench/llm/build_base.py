@@ -40,7 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="output directory (for 'all': the parent; default: a new temp dir)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="change a recipe field")
     p.add_argument("--check", action="store_true", help="rebuild and compare sha256 with the shipped base")
+    p.add_argument("--recipe_json", help="with name 'custom': every recipe field as JSON (used by base_recipe)")
     a = p.parse_args(argv)
+    if a.name == "custom":
+        from forgetbench.llm.tiny_base import BaseRecipe
+
+        fields = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
+                  for k, v in json.loads(a.recipe_json or "{}").items()}
+        build_base(BaseRecipe(**fields), a.out or Path(tempfile.mkdtemp(prefix="base-custom-")))
+        return 0
     names = [n for n in RECIPES if n not in ALIASES] if a.name == "all" else [ALIASES.get(a.name, a.name)]
     unknown = [n for n in names if n not in RECIPES]
     if unknown:

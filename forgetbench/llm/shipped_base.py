@@ -79,10 +79,27 @@ def _tupled(v):
     return tuple(_tupled(x) for x in v) if isinstance(v, list) else v
 
 
+def build_in_subprocess(recipe, out: Path) -> None:
+    """Build ``recipe`` into ``out`` in a fresh Python process outside any process group: under
+    ``accelerate launch`` the trainer would otherwise wait for ranks that are waiting for the base."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+                        "GROUP_RANK", "ROLE_RANK", "TORCHELASTIC_RUN_ID") and not k.startswith("ACCELERATE_")}
+    cmd = [sys.executable, "-m", "forgetbench.llm.build_base", "custom", "--recipe_json",
+           json.dumps(dataclasses.asdict(recipe)), "--out", str(out)]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        tail = (p.stderr or p.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise ForgetbenchError(f"building the embedded base with recipe {recipe.key()} failed: {tail[0]}")
+
+
 def embedded_base(name: str, base_recipe: dict | None = None) -> Path:
     """``embedded:<name>``: the shipped base, or — with a ``base_recipe`` that changes its recipe —
     that recipe built once into the cache (main process; the others wait)."""
-    from forgetbench.llm.tiny_base import ALIASES, RECIPES, build_base
+    from forgetbench.llm.tiny_base import ALIASES, RECIPES
 
     if name not in RECIPES:
         raise ForgetbenchError(f"model_name_or_path 'embedded:{name}': unknown embedded base; "
@@ -99,7 +116,7 @@ def embedded_base(name: str, base_recipe: dict | None = None) -> Path:
     from forgetbench.llm.created_once import cache_root, created_once
 
     out = cache_root() / f"base-{ALIASES.get(name, name)}-{recipe.key()}"
-    return created_once(out, MANIFEST, lambda tmp: build_base(recipe, tmp),
+    return created_once(out, MANIFEST, lambda tmp: build_in_subprocess(recipe, tmp),
                         announce=f"[forgetbench] building the embedded base {name!r} with a changed recipe "
                                  f"({recipe.key()}) -> {out}")
 
