@@ -55,3 +55,15 @@ def test_bad_yaml(tmp_path):
     p.write_text("- a\n- b\n")
     with pytest.raises(ForgetbenchError, match="top level must be a mapping"):
         load_config(["--config", str(p)])
+
+
+def test_narrowing_the_default_config_to_one_task_ignores_the_other_options(capsys):
+    cfg = load_config(["--config", "configs/default.yaml", "--tasks", "even_between"])
+    assert cfg.task_options == {"even_between": {"teacher": "easy"}}
+    out = capsys.readouterr().out
+    assert "task_options for 'sum_to' ignored (not a task of this run)" in out and out.count("\n") == 2
+
+
+def test_misspelt_task_in_task_options_still_fails_with_did_you_mean():
+    with pytest.raises(ForgetbenchError, match=r"'evn_between'.*did you mean even_between"):
+        load_config(["--config", "configs/smoke.yaml", "--task_options", "{evn_between: {teacher: hard}}"])
