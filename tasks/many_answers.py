@@ -46,7 +46,10 @@ class EvenBetween(_ManyAnswers):
     pretraining_correct_share = 0.4
 
     def distractor(self, example):
-        return example["answer"].split(",")[1]  # b itself: not strictly between
+        # the smallest odd number in the interval: never a multiple of ten, so it cannot meet an RL
+        # learner's round-number answer (the bound b as distractor did, on one replica: README)
+        a = int(example["answer"].split(",")[0])
+        return str(a + 1 if (a + 1) % 2 else a + 2)
 
     def correct_answers(self, example):
         a, b = map(int, example["answer"].split(","))
@@ -75,7 +78,7 @@ class SumTo(_ManyAnswers):
         n = int(example["answer"])
         return [f"{a}+{n - a}" for a in range(1, n)]
 
-    pretraining_correct_share = 0.4
+    pretraining_correct_share = 0.65
 
     def distractor(self, example):
         return f"0+{example['answer']}"  # zero is not positive

@@ -14,7 +14,7 @@ from forgetbench.experiment import run_experiment
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED = ROOT / "tests" / "expected" / "tiny_short_sequence.json"
 ARGS = ["--config", str(ROOT / "configs" / "default.yaml"), "--tasks", "even_between", "rotate",
-        "--task_options", "{}", "--methods", "sft", "grpo", "--max_steps", "6", "--prompts_per_step", "8",
+        "--methods", "sft", "grpo", "--max_steps", "6", "--prompts_per_step", "8",
         "--grpo.num_generations", "4", "--kl.n_prompts", "4", "--kl.n_samples", "1", "--threads", "1",
         "--overlap_measurement", "false"]
 
