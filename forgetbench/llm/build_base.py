@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import dataclasses
 import json
 import sys
 import tempfile
@@ -45,9 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.name == "custom":
         from forgetbench.llm.tiny_base import BaseRecipe
 
-        fields = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
-                  for k, v in json.loads(a.recipe_json or "{}").items()}
-        build_base(BaseRecipe(**fields), a.out or Path(tempfile.mkdtemp(prefix="base-custom-")))
+        recipe = BaseRecipe().with_overrides(json.loads(a.recipe_json or "{}"), where="--recipe_json")
+        build_base(recipe, a.out or Path(tempfile.mkdtemp(prefix="base-custom-")))
         return 0
     names = [n for n in RECIPES if n not in ALIASES] if a.name == "all" else [ALIASES.get(a.name, a.name)]
     unknown = [n for n in names if n not in RECIPES]
@@ -56,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     status = 0
     for name in names:
-        recipe = dataclasses.replace(RECIPES[name], **_parse_set(a.set))
+        recipe = RECIPES[name].with_overrides(_parse_set(a.set), where="--set")
         root = a.out if a.out is not None and a.name == "all" else None
         out = root / name if root else (a.out or Path(tempfile.mkdtemp(prefix=f"base-{name}-")))
         print(f"build_base: {name} (recipe {recipe.key()}, {recipe.threads} thread(s)) -> {out}", flush=True)
@@ -72,4 +70,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from forgetbench.errors import ForgetbenchError
+
+    try:
+        sys.exit(main())
+    except ForgetbenchError as e:
+        print(f"build_base: error: {e}", file=sys.stderr)
+        sys.exit(2)

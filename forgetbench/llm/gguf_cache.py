@@ -9,7 +9,6 @@ copy of the original model (Q4_1 etc. quantisation): fine for measuring forgetti
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -26,13 +25,11 @@ def require_gguf(what: str) -> None:
                                f"pip install gguf (or pip install -e '.[real]')") from None
 
 
-def file_digest(path: Path, chunk: int = 1 << 22) -> str:
+def file_digest(path: Path) -> str:
     """First 16 hex digits of the file's sha256 (the cache key: a changed file converts anew)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()[:16]
+    from forgetbench.llm.shipped_base import sha256
+
+    return sha256(path)[:16]
 
 
 def locate_gguf(name_or_path: str, gguf_file: str) -> Path:

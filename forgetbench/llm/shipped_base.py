@@ -75,10 +75,6 @@ def shipped_base(name: str, root: Path | None = None) -> Path:
     return path
 
 
-def _tupled(v):
-    return tuple(_tupled(x) for x in v) if isinstance(v, list) else v
-
-
 def build_in_subprocess(recipe, out: Path) -> None:
     """Build ``recipe`` into ``out`` in a fresh Python process outside any process group: under
     ``accelerate launch`` the trainer would otherwise wait for ranks that are waiting for the base."""
@@ -104,13 +100,7 @@ def embedded_base(name: str, base_recipe: dict | None = None) -> Path:
     if name not in RECIPES:
         raise ForgetbenchError(f"model_name_or_path 'embedded:{name}': unknown embedded base; "
                                f"known: {', '.join('embedded:' + n for n in RECIPES)}")
-    recipe = RECIPES[name]
-    if base_recipe:
-        fields = {f.name for f in dataclasses.fields(recipe)}
-        bad = sorted(set(base_recipe) - fields)
-        if bad:
-            raise ForgetbenchError(f"config field 'base_recipe': unknown key(s) {bad}; known: {sorted(fields)}")
-        recipe = dataclasses.replace(recipe, **{k: _tupled(v) for k, v in base_recipe.items()})
+    recipe = RECIPES[name].with_overrides(base_recipe or {})
     if recipe == RECIPES[name]:
         return shipped_base(name)
     from forgetbench.llm.created_once import cache_root, created_once

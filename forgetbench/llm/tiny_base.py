@@ -29,6 +29,10 @@ from forgetbench.registry import discover, get_task
 RECIPE_VERSION = 2
 
 
+def _tupled(v):
+    return tuple(_tupled(x) for x in v) if isinstance(v, list) else v
+
+
 @dataclasses.dataclass(frozen=True)
 class BaseRecipe:
     hidden_size: int = 128
@@ -45,6 +49,17 @@ class BaseRecipe:
     seed: int = 1234
     #: torch threads during the build (a different count changes float reductions, hence the weights).
     threads: int = 1
+
+    def with_overrides(self, overrides: dict, where: str = "base_recipe") -> "BaseRecipe":
+        """This recipe with ``overrides`` (field -> value; YAML/JSON lists become tuples); an unknown
+        field is one ForgetbenchError naming ``where``."""
+        from forgetbench.errors import ForgetbenchError
+
+        fields = {f.name for f in dataclasses.fields(self)}
+        bad = sorted(set(overrides) - fields)
+        if bad:
+            raise ForgetbenchError(f"config field {where!r}: unknown key(s) {bad}; known: {sorted(fields)}")
+        return dataclasses.replace(self, **{k: _tupled(v) for k, v in overrides.items()})
 
     def key(self) -> str:
         blob = json.dumps({"v": RECIPE_VERSION, **dataclasses.asdict(self)}, sort_keys=True)
