@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
-
+from forgetbench.config_parse import build_dataclass, coerce, load_yaml, parse_cli, yaml_line
 from forgetbench.errors import ForgetbenchError
 
 LLM_METHODS = ("sft", "grpo", "rft")
@@ -123,140 +121,14 @@ class Config:
         return dataclasses.asdict(self)
 
 
-# --- parsing -------------------------------------------------------------------------------------
-def _field_error(where: str, msg: str) -> ForgetbenchError:
-    """An error about config field ``where`` (dotted); ``load_config`` adds the YAML line."""
-    err = ForgetbenchError(msg)
-    err.field = where
-    return err
-
-
-def _type_name(tp) -> str:
-    return getattr(tp, "__name__", str(tp).replace("typing.", ""))
-
-
-def _coerce(value: Any, tp, where: str, from_cli: bool) -> Any:
-    """Check (YAML) or convert (CLI string) ``value`` to type ``tp``."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None or (from_cli and str(value).lower() in ("null", "none")):
-            return None
-        return _coerce(value, [a for a in args if a is not type(None)][0], where, from_cli)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise _field_error(where, f"config field {where!r}: expected a mapping of {_type_name(tp)} fields, "
-                                         f"got {value!r}")
-        return _build(tp, value, where + ".")
-    if origin is list:
-        if from_cli and isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise _field_error(where, f"config field {where!r}: expected a list, got {value!r}")
-        return [_coerce(v, args[0], where, from_cli) for v in value]
-    if origin is dict or tp is dict:
-        if from_cli and isinstance(value, str):
-            value = yaml.safe_load(value)
-        if not isinstance(value, dict):
-            raise _field_error(where, f"config field {where!r}: expected a mapping, got {value!r}")
-        return value
-    if tp is Any:
-        return value
-    if from_cli and isinstance(value, list):
-        if tp is bool and not value:  # a bare flag
-            return True
-        raise _field_error(where, f"config field {where!r}: expects one value, got {len(value)}: {value}")
-    try:
-        if tp is bool:
-            if from_cli and isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
-                return value.lower() in ("true", "1", "yes")
-            if isinstance(value, bool):
-                return value
-            raise ValueError
-        if tp is int:
-            if isinstance(value, bool) or (not from_cli and not isinstance(value, int)):
-                raise ValueError
-            return int(value)
-        if tp is float:
-            if isinstance(value, bool) or (not from_cli and not isinstance(value, (int, float))):
-                raise ValueError
-            return float(value)
-        if tp is str:
-            if not from_cli and not isinstance(value, str):
-                raise ValueError
-            return str(value)
-    except ValueError:
-        raise _field_error(where, f"config field {where!r}: expected {_type_name(tp)}, got {value!r}") from None
-    return value
-
-
-def _build(cls, data: dict, prefix: str = "", from_cli: bool = False):
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    kwargs = {}
-    for key, value in data.items():
-        if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
-            raise _field_error(f"{prefix}{key}", f"unknown config field '{prefix}{key}'{hint}")
-        kwargs[key] = _coerce(value, hints[key], prefix + key, from_cli)
-    return cls(**kwargs)
-
-
-def load_yaml(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise ForgetbenchError(f"config file {str(path)!r} not found")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark
-        line = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ForgetbenchError(f"config file {str(path)!r}:{line}: malformed YAML ({e.problem})") from None
-    if not isinstance(data, dict):
-        raise ForgetbenchError(f"config file {str(path)!r}: the top level must be a mapping of fields")
-    return data
-
-
-def parse_cli(argv: list[str]) -> tuple[Optional[str], dict[str, Any]]:
-    """``["--config", "f.yaml", "--seeds", "0", "1", "--overwrite"]`` -> ("f.yaml", {...})."""
-    config_path, overrides, key = None, {}, None
-    for token in argv:
-        if token.startswith("--"):
-            key = token[2:].replace("-", "_")
-            if not key:
-                raise ForgetbenchError("empty option '--'")
-            overrides[key] = []
-        elif key is None:
-            raise ForgetbenchError(f"unexpected argument {token!r}: options look like --field value")
-        else:
-            overrides[key].append(token)
-    if "config" in overrides:
-        vals = overrides.pop("config")
-        if len(vals) != 1:
-            raise ForgetbenchError("--config takes exactly one file")
-        config_path = vals[0]
-    return config_path, {k: (v[0] if len(v) == 1 else v) for k, v in overrides.items()}
-
-
-def _yaml_line(path: str | Path, dotted: str) -> Optional[int]:
-    """1-based line of the key ``a.b.c`` in the YAML file (None when it is not there)."""
-    node, line = yaml.compose(Path(path).read_text()), None
-    for part in dotted.split("."):
-        match = [(k, v) for k, v in node.value if k.value == part] if isinstance(node, yaml.MappingNode) else []
-        if not match:
-            break
-        line, node = match[0][0].start_mark.line + 1, match[0][1]
-    return line
-
-
 def _from_yaml(path: str | Path) -> Config:
     """The config of a YAML file; a bad field is reported with its file and line."""
     try:
-        return _build(Config, load_yaml(path))
+        return build_dataclass(Config, load_yaml(path))
     except ForgetbenchError as e:
         if getattr(e, "field", None) is None:
             raise
-        line = _yaml_line(path, e.field)
+        line = yaml_line(path, e.field)
         raise ForgetbenchError(f"config file {str(path)!r}:{f' line {line}:' if line else ''} {e}") from None
 
 
@@ -292,14 +164,14 @@ def _build_mixed(data: dict, overrides: dict) -> Config:
             if dataclasses.is_dataclass(tp):
                 out[key] = convert(tp, value, prefix + key + ".")
             else:
-                out[key] = _coerce(value, tp, prefix + key, from_cli=(prefix + key) in overrides)
+                out[key] = coerce(value, tp, prefix + key, from_cli=(prefix + key) in overrides)
         return cls(**out)
     return convert(Config, data, "")
 
 
 def config_from_dict(data: dict) -> Config:
     """A validated Config from a ``Config.to_dict()``-shaped mapping (e.g. one sweep point)."""
-    cfg = _build(Config, data)
+    cfg = build_dataclass(Config, data)
     validate(cfg)
     return cfg
 
