@@ -25,10 +25,10 @@ from forgetbench.report_plots import (
     PREDICTORS, mean_results, plot_decline, plot_heatmap, plot_pareto, plot_per_layer,
     plot_predictors, predictor_r2, slug,
 )
-from forgetbench.report_stats import (
-    SUMMARY_METRICS, MeanCI, Run, final_defects, find_runs, group_runs, mean_ci, mean_matrix,
-    mean_random_ratio, r_squared_quadratic, welch_p,
+from forgetbench.report_runs import (
+    SUMMARY_METRICS, Run, final_defects, find_runs, group_runs, mean_matrix, mean_random_ratio,
 )
+from forgetbench.report_stats import MeanCI, mean_ci, r_squared_quadratic, welch_p
 from forgetbench.store import atomic_write_text
 
 __all__ = ["write_report", "plot_heatmap", "r_squared_quadratic", "all_definitions", "main"]

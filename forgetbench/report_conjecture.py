@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from forgetbench.report_stats import Run, last, mean_ci, num, planned_tasks
+from forgetbench.report_runs import Run, planned_tasks
+from forgetbench.report_stats import last, mean_ci, num
 from forgetbench.report_verdict import (
     INCONCLUSIVE, Verdict, compare, matched_values, mean_of, paired_differences, verdict,
 )

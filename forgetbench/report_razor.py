@@ -16,7 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from forgetbench.razor import decline_at, matched_targets, pareto_frontier  # noqa: E402
-from forgetbench.report_stats import Run, last, mean_ci, num, planned_tasks  # noqa: E402
+from forgetbench.report_runs import Run, planned_tasks  # noqa: E402
+from forgetbench.report_stats import last, mean_ci, num  # noqa: E402
 
 ACC, OLD, DECLINE = "final_new_task_accuracy", "final_old_task_accuracy", "final_old_task_decline"
 
