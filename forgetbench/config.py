@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from forgetbench.config_parse import build_dataclass, coerce, load_yaml, parse_cli, yaml_line
+from forgetbench.config_parse import build_dataclass, load_yaml, parse_cli, yaml_line
 from forgetbench.errors import ForgetbenchError
 
 LLM_METHODS = ("sft", "grpo", "rft")
@@ -144,29 +143,9 @@ def load_config(argv: list[str]) -> Config:
                 raise ForgetbenchError(f"unknown config field {dotted!r}")
             node = node[part]
         node[parts[-1]] = value
-    cfg = _build_mixed(data, overrides)
+    cfg = build_dataclass(Config, data, cli_fields=set(overrides))
     validate(cfg)
     return cfg
-
-
-def _build_mixed(data: dict, overrides: dict) -> Config:
-    """Build from a dict where overridden leaves are CLI strings and the rest are typed values."""
-    def convert(cls, node: dict, prefix: str):
-        hints = typing.get_type_hints(cls)
-        names = [f.name for f in dataclasses.fields(cls)]
-        out = {}
-        for key, value in node.items():
-            if key not in names:
-                close = difflib.get_close_matches(str(key), names, n=1)
-                hint = f" (did you mean --{prefix}{close[0]}?)" if close else ""
-                raise ForgetbenchError(f"unknown config field '{prefix}{key}'{hint}")
-            tp = hints[key]
-            if dataclasses.is_dataclass(tp):
-                out[key] = convert(tp, value, prefix + key + ".")
-            else:
-                out[key] = coerce(value, tp, prefix + key, from_cli=(prefix + key) in overrides)
-        return cls(**out)
-    return convert(Config, data, "")
 
 
 def config_from_dict(data: dict) -> Config:

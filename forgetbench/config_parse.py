@@ -80,16 +80,24 @@ def coerce(value: Any, tp, where: str, from_cli: bool) -> Any:
     return value
 
 
-def build_dataclass(cls, data: dict, prefix: str = "", from_cli: bool = False):
+def build_dataclass(cls, data: dict, prefix: str = "", cli_fields: frozenset[str] | set[str] = frozenset()):
+    """``cls`` from ``data``: sections recursively; a leaf whose dotted name is in ``cli_fields`` is a
+    CLI string to convert, every other leaf a typed (YAML) value to check."""
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
     for key, value in data.items():
+        dotted = prefix + key
         if key not in names:
             close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
-            raise field_error(f"{prefix}{key}", f"unknown config field '{prefix}{key}'{hint}")
-        kwargs[key] = coerce(value, hints[key], prefix + key, from_cli)
+            dash = "--" if dotted in cli_fields else ""
+            hint = f" (did you mean {dash}{prefix}{close[0]}?)" if close else ""
+            raise field_error(dotted, f"unknown config field '{dotted}'{hint}")
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+            kwargs[key] = build_dataclass(tp, value, dotted + ".", cli_fields)
+        else:
+            kwargs[key] = coerce(value, tp, dotted, from_cli=dotted in cli_fields)
     return cls(**kwargs)
 
 
