@@ -101,6 +101,8 @@ class Config:
     #: numbers of a run are bit-reproducible on one machine only at a fixed thread count.
     threads: Optional[int] = None
     debug: bool = False
+    #: Print everything the libraries print (their bars, per-step log dicts, info messages).
+    verbose: bool = False
     sft: SFTParams = field(default_factory=SFTParams)
     grpo: GRPOParams = field(default_factory=GRPOParams)
     rft: RFTParams = field(default_factory=RFTParams)

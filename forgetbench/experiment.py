@@ -1,11 +1,12 @@
 """One experiment: every (method, seed) sequence of a resolved config, then the report."""
 from __future__ import annotations
 
-import os
+import time
 from pathlib import Path
 
 from accelerate import PartialState
 
+from forgetbench import console
 from forgetbench.config import Config, config_from_dict, load_config
 from forgetbench.errors import ForgetbenchError
 from forgetbench.registry import describe_tasks, discover, get_task
@@ -54,6 +55,7 @@ def init_processes() -> PartialState:
 
 def run_experiment(argv: list[str]) -> int:
     cfg = load_config(argv)
+    console.configure(cfg.verbose)
     if cfg.threads is not None:
         import torch
 
@@ -81,14 +83,17 @@ def run_experiment(argv: list[str]) -> int:
         print(f"forgetbench: experiment={cfg.experiment} domain={cfg.domain} model={cfg.model_name_or_path} "
               f"tasks={cfg.stage_tasks()} prior_tasks={cfg.prior_tasks} methods={cfg.methods} "
               f"seeds={cfg.seeds}{sweep} output_dir={out} world_size={state.num_processes}", flush=True)
-    for point in points:
+    total, done, started = len(points) * len(cfg.seeds), 0, time.monotonic()
+    for i, point in enumerate(points, 1):
         pcfg = config_from_dict(point.config) if cfg.sweep else cfg
-        if point.label and state.is_main_process:
-            print(f"forgetbench: sweep point {point.family}/{point.label}", flush=True)
         factory, model = make(pcfg) if cfg.sweep else first
         config = pcfg.to_dict()
-        for seed in cfg.seeds:
+        for j, seed in enumerate(cfg.seeds, 1):
             name = f"{point.family}-{point.label}-seed{seed}" if point.label else None
+            if state.is_main_process and total > 1:
+                where = f"sweep point {i}/{len(points)} {point.family}/{point.label}, " if point.label else ""
+                print(f"forgetbench: {where}run {done + 1}/{total} ({point.method}, seed {seed})"
+                      f"{console.eta(done, total, time.monotonic() - started)}", flush=True)
             tracker = Tracker(config, experiment=cfg.experiment, method=point.method, seed=seed,
                               domain=cfg.domain, model=cfg.model_name_or_path, output_dir=str(out),
                               run_name=name, enabled="wandb" in cfg.report_to and state.is_main_process)
@@ -110,6 +115,7 @@ def run_experiment(argv: list[str]) -> int:
 
                 heatmap = plot_heatmap(results, point.run_dir(out, seed) / "heatmap.png")
             tracker.finish(results, heatmap)
+            done += 1
     if state.is_main_process:
         from forgetbench.report import write_report
 

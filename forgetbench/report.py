@@ -234,22 +234,29 @@ def _csv_text(runs: list[Run], out_dir: Path) -> str:
     return buf.getvalue()
 
 
-def write_report(output_dir: str | os.PathLike) -> Path:
-    """Write report.md, summary.csv and plots/*.png for every results.json under ``output_dir``;
-    return the path of report.md. Raises ForgetbenchError when the directory is missing or holds
-    no readable results.json."""
+def write_report(output_dir: str | os.PathLike, sources: list | None = None) -> Path:
+    """Write report.md, summary.csv and plots/*.png into ``output_dir`` for every results.json under
+    ``sources`` (default: ``output_dir`` itself; several directories, e.g. from several machines, make
+    one report); return the path of report.md. Raises ForgetbenchError when a directory is missing or
+    none holds a readable results.json."""
     out_dir = Path(output_dir)
-    if not out_dir.is_dir():
-        raise ForgetbenchError(f"no such output directory: {out_dir}")
-    runs, problems = find_runs(out_dir)
+    dirs = [Path(d) for d in (sources or [out_dir])]
+    runs, problems = [], []
+    for d in dirs:
+        if not d.is_dir():
+            raise ForgetbenchError(f"no such output directory: {d}")
+        found, bad = find_runs(d)
+        runs, problems = runs + found, problems + bad
     if not runs:
-        raise ForgetbenchError(f"no results.json found under {out_dir}")
+        raise ForgetbenchError(f"no results.json found under {', '.join(map(str, dirs))}")
+    out_dir.mkdir(parents=True, exist_ok=True)
     defs = all_definitions()
     experiments: dict[str, list[Run]] = {}
     for r in runs:
         experiments.setdefault(r.experiment, []).append(r)
     lines = ["# forgetbench report", "",
-             f"{_n(len(runs), 'run')} from `{out_dir}` ({_n(len(experiments), 'experiment')}).", ""]
+             f"{_n(len(runs), 'run')} from {', '.join(f'`{d}`' for d in dirs)} "
+             f"({_n(len(experiments), 'experiment')}).", ""]
     for exp, exp_runs in experiments.items():
         prefix = "" if len(experiments) == 1 else f"{slug(exp)}_"
         lines += _experiment_section(exp, exp_runs, out_dir, prefix, defs) + [""]
@@ -272,14 +279,14 @@ def write_report(output_dir: str | os.PathLike) -> Path:
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m forgetbench.report",
-                                 description="Write report.md, summary.csv and plots for the "
-                                             "results.json files under OUTPUT_DIR.")
-    ap.add_argument("output_dir", help="directory searched recursively for results.json")
+def main(argv: list[str] | None = None, prog: str = "python -m forgetbench.report") -> int:
+    ap = argparse.ArgumentParser(prog=prog, description="Write report.md, summary.csv and plots for the "
+                                                        "results.json files under one or more directories.")
+    ap.add_argument("output_dir", nargs="+", help="directories searched recursively for results.json")
+    ap.add_argument("--out", help="where the report goes (default: the first directory)")
     args = ap.parse_args(argv)
     try:
-        path = write_report(args.output_dir)
+        path = write_report(args.out or args.output_dir[0], sources=args.output_dir)
     except ForgetbenchError as e:
         print(f"forgetbench.report: {e}", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ from forgetbench.store import atomic_write_json, read_json
 #: Config fields that do not change what a run computes (a rerun may differ in these).
 NON_SEMANTIC = ("overwrite", "report_to", "list_tasks", "debug", "max_stages", "output_dir", "seeds",
                 "methods", "wandb_project", "keep_checkpoints", "include_path", "eval_only", "sweep",
-                "overlap_measurement")
+                "overlap_measurement", "verbose")
 #: Written into each stage checkpoint: the stage's training stats, for a resume that only measures it.
 TRAIN_STATS = "train_stats.json"
 
@@ -62,7 +62,7 @@ def prepare_run_dir(run_dir: Path, config: dict, overwrite: bool) -> dict | None
     return old
 
 
-def _summary_line(r: dict, k: int, total: int) -> str:
+def summary_line(r: dict, k: int, total: int) -> str:
     d, kl = r["drift"][k - 1], r["kl"][k - 1]
     dec = r["metrics"]["old_task_decline"][k - 1]
     new = r["accuracy"][k][r["tasks"].index(r["stages"][k].split("@")[0])]
@@ -197,7 +197,7 @@ class _Sequence:
         if self.state.is_main_process and not self.keep_checkpoints and k > 1:
             shutil.rmtree(self.ckpt(k - 1), ignore_errors=True)
         if self.state.is_main_process:
-            print(_summary_line(r, k, len(self.tasks)), flush=True)
+            print(summary_line(r, k, len(self.tasks)), flush=True)
         if self.tracker is not None:
             self.tracker.log_stage(k, self.names[k - 1], _stage_row(r, k))
 

@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 from transformers import set_seed
 
 from forgetbench.config import Config
+from forgetbench.console import StageProgress
 from forgetbench.llm.chat import PromptFormat
 from forgetbench.llm.diversity import answer_diversity
 from forgetbench.llm.evaluate import evaluate_tasks
@@ -95,7 +96,7 @@ class LLMLearner:
 
             rows = Dataset.from_list(self.fmt.rows(list(rows)))
         where = f"{self.method} seed {self.seed} stage {stage} ({task_name})"
-        callbacks = self.callbacks + [NanLossGuard(where)]
+        callbacks = self.callbacks + [NanLossGuard(where), StageProgress(where)]
         common = dict(steps=self.cfg.max_steps, seed=self.seed * 1000 + stage, callbacks=callbacks,
                       activation_checkpointing=self.cfg.activation_checkpointing)
         stats = {"prompts": n}

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from forgetbench.console import verbose
+
 
 def compute_precision(weight_dtype: str = "float32") -> str:
     """What the trainers compute in: bf16 autocast over the weights on CUDA with bf16 support,
@@ -22,4 +24,4 @@ def common_trainer_kwargs(*, output_dir: str, max_steps: int, learning_rate: flo
         output_dir=output_dir, max_steps=max_steps, learning_rate=learning_rate, seed=seed,
         data_seed=seed, use_cpu=not cuda, bf16=bool(cuda and torch.cuda.is_bf16_supported()),
         activation_checkpointing=activation_checkpointing, report_to="none", save_strategy="no",
-        logging_steps=logging_steps, dataloader_num_workers=0, disable_tqdm=False, **extra)
+        logging_steps=logging_steps, dataloader_num_workers=0, disable_tqdm=not verbose(), **extra)

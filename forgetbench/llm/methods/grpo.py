@@ -17,6 +17,7 @@ from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
 from forgetbench.config import GRPOParams
+from forgetbench.console import quiet_trainer
 from forgetbench.errors import ForgetbenchError
 from forgetbench.llm.trainer_args import common_trainer_kwargs
 from forgetbench.task import Task
@@ -78,9 +79,9 @@ def build_grpo_trainer(model, tokenizer, task: Task, rows: Dataset, params: GRPO
                                f"precision); use the grpo / top-level fields instead")
     args = GRPOConfig(**fields, **extra)
     columns = [c for c in ("prompt", "answer", "target", "raw_prompt") if c in rows.column_names]
-    return GRPOTrainer(model=model, reward_funcs=[task_reward(task)], args=args,
-                       train_dataset=rows.select_columns(columns),
-                       processing_class=tokenizer, callbacks=list(callbacks))
+    return quiet_trainer(GRPOTrainer(model=model, reward_funcs=[task_reward(task)], args=args,
+                                     train_dataset=rows.select_columns(columns),
+                                     processing_class=tokenizer, callbacks=list(callbacks)))
 
 
 def train_grpo(*args, on_trained=None, **kwargs) -> list[dict]:

@@ -5,6 +5,7 @@ from accelerate import PartialState
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
+from forgetbench.console import quiet_trainer
 from forgetbench.llm.trainer_args import common_trainer_kwargs
 
 
@@ -24,7 +25,7 @@ def train_sft(model, tokenizer, rows: Dataset, *, steps: int, batch_size: int, l
         weight_decay=weight_decay, dataset_num_proc=None)
     trainer = SFTTrainer(model=model, args=args, train_dataset=rows.select_columns(["prompt", "completion"]),
                          processing_class=tokenizer, callbacks=list(callbacks))
-    trainer.train()
+    quiet_trainer(trainer).train()
     if on_trained is not None:
         on_trained(trainer)
     return trainer.state.log_history
