@@ -63,6 +63,15 @@ class KLParams:
 
 
 @dataclass
+class RayParams:
+    #: An existing cluster (``ray://…`` or ``host:port``; else ``RAY_ADDRESS``); null = a local instance.
+    address: Optional[str] = None
+    #: Resources per (sweep point, seed) run; the run's torch threads = its CPUs.
+    num_cpus: float = 1
+    num_gpus: float = 0
+
+
+@dataclass
 class Config:
     experiment: str = "default"
     domain: str = "llm"
@@ -101,6 +110,11 @@ class Config:
     #: numbers of a run are bit-reproducible on one machine only at a fixed thread count.
     threads: Optional[int] = None
     debug: bool = False
+    #: ``local`` runs every (sweep point, seed) run here, one after another; ``ray`` makes each a Ray task.
+    launcher: str = "local"
+    ray: RayParams = field(default_factory=RayParams)
+    #: Run only this run of the config: its directory relative to output_dir, e.g. ``sft/lr=0.0003/seed0``.
+    only_run: Optional[str] = None
     #: Print everything the libraries print (their bars, per-step log dicts, info messages).
     verbose: bool = False
     sft: SFTParams = field(default_factory=SFTParams)
@@ -190,6 +204,10 @@ def validate(cfg: Config) -> None:
     for name in ("chat_template", "overlap_measurement"):
         if str(getattr(cfg, name)).lower() not in ("auto", "true", "false"):
             fail(f"{name} must be auto, true or false, got {getattr(cfg, name)!r}")
+    if cfg.launcher not in ("local", "ray"):
+        fail(f"launcher must be local or ray, got {cfg.launcher!r}")
+    if cfg.ray.num_cpus < 1 or cfg.ray.num_gpus < 0:
+        fail(f"ray.num_cpus must be >= 1 and ray.num_gpus >= 0, got {cfg.ray.num_cpus} and {cfg.ray.num_gpus}")
     for r in cfg.report_to:
         if r not in ("wandb", "none"):
             fail(f"report_to: unknown tracker {r!r}; known: wandb, none")

@@ -53,6 +53,57 @@ def init_processes() -> PartialState:
     return PartialState(cpu=not torch.cuda.is_available())
 
 
+def factory_of(cfg: Config):
+    return _llm_factory if cfg.domain == "llm" else _recsys_factory
+
+
+def selected(points: list, cfg: Config) -> list:
+    """The sweep points ``only_run`` (a run directory relative to output_dir) selects; all without it."""
+    if not cfg.only_run:
+        return points
+    chosen = [p for p in points if any(str(p.run_dir(Path(""), s)) == cfg.only_run.strip("/") for s in cfg.seeds)]
+    if not chosen:
+        names = [str(p.run_dir(Path(""), s)) for p in points for s in cfg.seeds]
+        raise ForgetbenchError(f"only_run {cfg.only_run!r} is no run of this config; runs: {', '.join(names[:8])}"
+                               f"{' …' if len(names) > 8 else ''}")
+    cfg.seeds = [s for s in cfg.seeds if any(str(p.run_dir(Path(""), s)) == cfg.only_run.strip("/") for p in chosen)]
+    return chosen
+
+
+def run_one(cfg: Config, point, seed: int, out: Path, made=None) -> dict:
+    """One (sweep point, seed) run: its sequence, W&B run and heatmap. ``made``: the point's
+    (learner factory, model) when the caller has built it already."""
+    state = PartialState()
+    pcfg = config_from_dict(point.config) if cfg.sweep else cfg
+    factory, model = made or factory_of(pcfg)(pcfg)
+    from forgetbench.sequence import run_sequence
+    from forgetbench.tracking import Tracker
+
+    name = f"{point.family}-{point.label}-seed{seed}" if point.label else None
+    tracker = Tracker(pcfg.to_dict(), experiment=cfg.experiment, method=point.method, seed=seed,
+                      domain=cfg.domain, model=cfg.model_name_or_path, output_dir=str(out),
+                      run_name=name, enabled="wandb" in cfg.report_to and state.is_main_process)
+    header = {"model": model, "world_size": state.num_processes}
+    if cfg.domain == "llm":
+        from forgetbench.llm.learner import run_header
+
+        header.update(run_header(pcfg, model))
+    if point.label:
+        header.update(family=point.family, label=point.label)
+    results = run_sequence(
+        pcfg.to_dict(), domain=cfg.domain, method=point.method, seed=seed, tasks=pcfg.stage_tasks(),
+        run_dir=point.run_dir(out, seed), overwrite=cfg.overwrite,
+        keep_checkpoints=cfg.keep_checkpoints, tracker=tracker, header=header,
+        make_learner=lambda: factory(point.method, seed, [tracker.callback()]))
+    heatmap = None
+    if tracker.enabled:
+        from forgetbench.report_plots import plot_heatmap
+
+        heatmap = plot_heatmap(results, point.run_dir(out, seed) / "heatmap.png")
+    tracker.finish(results, heatmap)
+    return results
+
+
 def run_experiment(argv: list[str]) -> int:
     cfg = load_config(argv)
     console.configure(cfg.verbose)
@@ -71,54 +122,44 @@ def run_experiment(argv: list[str]) -> int:
     out = Path(cfg.output_dir)
     if state.is_main_process:
         _check_writable(out)
-    make = _llm_factory if cfg.domain == "llm" else _recsys_factory
+    make = factory_of(cfg)
     first = make(cfg)  # unknown tasks, options and models fail here, before any run starts
-    from forgetbench.sequence import run_sequence
     from forgetbench.sweep import expand
-    from forgetbench.tracking import Tracker
 
-    points = expand(cfg.to_dict())
+    if cfg.launcher == "ray":
+        from forgetbench.launch_ray import require_ray, resolve_threads
+
+        require_ray()
+        resolve_threads(cfg)
+    points = selected(expand(cfg.to_dict()), cfg)
     if state.is_main_process:
         sweep = f" sweep_points={len(points)}" if cfg.sweep else ""
         print(f"forgetbench: experiment={cfg.experiment} domain={cfg.domain} model={cfg.model_name_or_path} "
               f"tasks={cfg.stage_tasks()} prior_tasks={cfg.prior_tasks} methods={cfg.methods} "
-              f"seeds={cfg.seeds}{sweep} output_dir={out} world_size={state.num_processes}", flush=True)
-    total, done, started = len(points) * len(cfg.seeds), 0, time.monotonic()
-    for i, point in enumerate(points, 1):
-        pcfg = config_from_dict(point.config) if cfg.sweep else cfg
-        factory, model = make(pcfg) if cfg.sweep else first
-        config = pcfg.to_dict()
-        for j, seed in enumerate(cfg.seeds, 1):
-            name = f"{point.family}-{point.label}-seed{seed}" if point.label else None
-            if state.is_main_process and total > 1:
-                where = f"sweep point {i}/{len(points)} {point.family}/{point.label}, " if point.label else ""
-                print(f"forgetbench: {where}run {done + 1}/{total} ({point.method}, seed {seed})"
-                      f"{console.eta(done, total, time.monotonic() - started)}", flush=True)
-            tracker = Tracker(config, experiment=cfg.experiment, method=point.method, seed=seed,
-                              domain=cfg.domain, model=cfg.model_name_or_path, output_dir=str(out),
-                              run_name=name, enabled="wandb" in cfg.report_to and state.is_main_process)
-            header = {"model": model, "world_size": state.num_processes}
-            if cfg.domain == "llm":
-                from forgetbench.llm.learner import run_header
+              f"seeds={cfg.seeds}{sweep} output_dir={out} world_size={state.num_processes}"
+              f"{' launcher=ray' if cfg.launcher == 'ray' else ''}", flush=True)
+    failures: list[str] = []
+    if cfg.launcher == "ray":
+        from forgetbench.launch_ray import run_on_ray
 
-                header.update(run_header(pcfg, model))
-            if point.label:
-                header.update(family=point.family, label=point.label)
-            results = run_sequence(
-                config, domain=cfg.domain, method=point.method, seed=seed, tasks=pcfg.stage_tasks(),
-                run_dir=point.run_dir(out, seed), overwrite=cfg.overwrite,
-                keep_checkpoints=cfg.keep_checkpoints, tracker=tracker, header=header,
-                make_learner=lambda: factory(point.method, seed, [tracker.callback()]))
-            heatmap = None
-            if tracker.enabled:
-                from forgetbench.report_plots import plot_heatmap
-
-                heatmap = plot_heatmap(results, point.run_dir(out, seed) / "heatmap.png")
-            tracker.finish(results, heatmap)
-            done += 1
-    if state.is_main_process:
+        failures = run_on_ray(cfg, points, out)
+    else:
+        total, done, started = len(points) * len(cfg.seeds), 0, time.monotonic()
+        for i, point in enumerate(points, 1):
+            made = make(config_from_dict(point.config)) if cfg.sweep else first
+            for seed in cfg.seeds:
+                if state.is_main_process and total > 1:
+                    where = f"sweep point {i}/{len(points)} {point.family}/{point.label}, " if point.label else ""
+                    print(f"forgetbench: {where}run {done + 1}/{total} ({point.method}, seed {seed})"
+                          f"{console.eta(done, total, time.monotonic() - started)}", flush=True)
+                run_one(cfg, point, seed, out, made)
+                done += 1
+    if state.is_main_process and len(failures) < len(points) * len(cfg.seeds):
         from forgetbench.report import write_report
 
         path = write_report(out)
         print(f"forgetbench: report -> {path}", flush=True)
+    if failures:
+        raise ForgetbenchError(f"{len(failures)} of {len(points) * len(cfg.seeds)} runs failed (the others are "
+                               f"complete and in the report): " + "; ".join(failures))
     return 0

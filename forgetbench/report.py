@@ -20,6 +20,7 @@ from pathlib import Path
 from forgetbench.errors import ForgetbenchError
 from forgetbench.measures.continual import metric_definitions
 from forgetbench.report_conjecture import conjecture_section
+from forgetbench.report_events import events_section
 from forgetbench.report_razor import sweep_section
 from forgetbench.report_plots import (
     PREDICTORS, mean_results, plot_decline, plot_heatmap, plot_pareto, plot_per_layer,
@@ -194,7 +195,7 @@ def _experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str,
     if "recsys" in domain:
         lines += ["", "Recommender accuracy = exact segment CTR / oracle-slate CTR; the random "
                       "policy's ratio is shown beside it."]
-    lines += _matrix_section(groups)
+    lines += _matrix_section(groups) + events_section(groups)
     lines += _defects_section(groups)
     lines += sweep_section(runs, out_dir, prefix)
 

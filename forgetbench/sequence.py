@@ -19,13 +19,14 @@ from accelerate import PartialState
 from forgetbench.errors import ForgetbenchError
 from forgetbench.learner import Learner
 from forgetbench.measures.continual import continual_metrics
+from forgetbench.measures.per_example import example_events
 from forgetbench.stage_measurer import open_measurer
 from forgetbench.store import atomic_write_json, read_json
 
 #: Config fields that do not change what a run computes (a rerun may differ in these).
 NON_SEMANTIC = ("overwrite", "report_to", "list_tasks", "debug", "max_stages", "output_dir", "seeds",
                 "methods", "wandb_project", "keep_checkpoints", "include_path", "eval_only", "sweep",
-                "overlap_measurement", "verbose")
+                "overlap_measurement", "verbose", "launcher", "ray", "only_run")
 #: Written into each stage checkpoint: the stage's training stats, for a resume that only measures it.
 TRAIN_STATS = "train_stats.json"
 
@@ -174,6 +175,8 @@ class _Sequence:
                         "accuracy": [[m["accuracy"][t] for t in names]], "metrics": {},
                         "drift": [], "kl": [], "timing": [], "train_stats": [], "extras": [],
                         "base_eval_seconds": round(m["eval_seconds"], 2)}
+        if "per_example" in m:
+            self.results["per_example"] = [m["per_example"]]
         _write(self.results, self.run_dir)
         if self.tracker is not None:
             self.tracker.log_stage(0, "base", {"accuracy": dict(m["accuracy"])})
@@ -193,6 +196,9 @@ class _Sequence:
         r["timing"].append({"train": round(m["train_seconds"], 2), "eval": round(m["eval_seconds"], 2),
                             "measure": round(m["measure_seconds"], 2)})
         r["metrics"] = continual_metrics(r["accuracy"], r["stages"], r["tasks"], planned=self.planned)
+        if "per_example" in m and len(r.get("per_example", [])) == k:  # absent in runs begun before it
+            r["per_example"].append(m["per_example"])
+            r["example_events"] = example_events(r["per_example"], r["stages"], r["tasks"], planned=self.planned)
         _write(r, self.run_dir)
         if self.state.is_main_process and not self.keep_checkpoints and k > 1:
             shutil.rmtree(self.ckpt(k - 1), ignore_errors=True)

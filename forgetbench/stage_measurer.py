@@ -42,6 +42,8 @@ class InlineMeasurer:
         t0 = time.time()
         accuracy = self.learner.evaluate()
         out = {**request, "accuracy": accuracy, "eval_seconds": time.time() - t0}
+        if hasattr(self.learner, "per_example"):
+            out["per_example"] = self.learner.per_example()
         if request["kind"] == "base":
             return out
         t0 = time.time()

@@ -51,15 +51,22 @@ class Task:
         """A correct pretraining completion: by default one of ``correct_answers`` drawn uniformly."""
         return rng.choice(self.correct_answers(example))
 
+    def correct_share(self, example: dict[str, Any]) -> float:
+        """The share of correct pretraining completions for this example (default: the class's
+        ``pretraining_correct_share``). A share that differs between parts of the prompt space gives the
+        base a partial competence that does not hinge on one knife-edge mixture (README)."""
+        return self.pretraining_correct_share
+
     def distractor(self, example: dict[str, Any]) -> str:
         raise NotImplementedError(f"task {self.name!r}: pretraining_correct_share < 1 needs distractor()")
 
     def pretraining_answer(self, example: dict[str, Any], rng: random.Random) -> str:
         """The completion of a pretraining row of the embedded base when this task is a new task:
-        with probability ``pretraining_correct_share`` a ``pretraining_correct`` answer, else the
+        with probability ``correct_share(example)`` a ``pretraining_correct`` answer, else the
         ``distractor``. A skill learned well but mixed with a mistake gives the base a stable partial
         competence; a small exposure to right answers alone flipped between replicas (README)."""
-        if self.pretraining_correct_share < 1.0 and rng.random() >= self.pretraining_correct_share:
+        share = self.correct_share(example)
+        if share < 1.0 and rng.random() >= share:
             return self.distractor(example)
         return self.pretraining_correct(example, rng)
 

@@ -43,7 +43,16 @@ class EvenBetween(_ManyAnswers):
         mid = (a + b) // 2
         return f"ev:{a}-{b}:", f"{a},{b}", str(a + 1 + (a + 1) % 2), str(mid - mid % 2 if mid - mid % 2 > a else mid + 2 - mid % 2)
 
-    pretraining_correct_share = 0.4
+    def correct_share(self, example):
+        """Pretraining rows for intervals starting at a <= 39 are right 70% of the time, the rest 30%:
+        a base that knows part of the task (greedy ~0.4) and can sample a right answer everywhere. A single
+        share (0.4) left greedy accuracy at the mercy of the replica: 0.00-0.09 (README)."""
+        return 0.7 if int(example["answer"].split(",")[0]) <= 39 else 0.3
+
+    def pretraining_correct(self, example, rng):
+        """The smallest even number above a (the easy teacher): one natural answer, not a spread."""
+        a = int(example["answer"].split(",")[0])
+        return str(a + 1 + (a + 1) % 2)
 
     def distractor(self, example):
         # the smallest odd number in the interval: never a multiple of ten, so it cannot meet an RL
@@ -110,6 +119,18 @@ class MultipleBelow(_ManyAnswers):
     def correct_answers(self, example):
         k, n = map(int, example["answer"].split(","))
         return [str(x) for x in range(k, n, k)]
+
+    def correct_share(self, example):
+        """Right 70% of the time for k <= 4, 25% for k >= 5 (as even_between). Uniform right answers let
+        GRPO collapse onto 4k on one replica, wrong wherever n <= 4k (0.915); k <= 5 at 0.7 / 0.3 put one
+        replica's greedy accuracy at 0.64, above the world's 0.6 ceiling (README)."""
+        return 0.7 if int(example["answer"].split(",")[0]) <= 4 else 0.25
+
+    def pretraining_correct(self, example, rng):
+        return example["answer"].split(",")[0]  # k itself: correct for every prompt
+
+    def distractor(self, example):
+        return example["answer"].split(",")[1]  # n: a multiple "up to" n, not below it
 
     def score(self, completion, example):
         k, n = map(int, example["answer"].split(","))

@@ -37,9 +37,30 @@ def test_accuracy_matches_the_known_table():
     model = TableModel(tok, table)
     res = evaluate_tasks(model, tok, {"add": (add, add_rows), "multiple": (ml, ml_rows)},
                          sampled=True, n_samples=3, batch_size=64)
-    assert res["add"] == {"greedy": 0.75, "sampled": 0.75}
-    assert res["multiple"]["greedy"] == 0.25
+    assert res["add"] == {"greedy": 0.75, "sampled": 0.75, "correct": "1" * 150 + "0" * 50}
+    assert res["multiple"]["greedy"] == 0.25 and res["multiple"]["correct"] == "1" * 50 + "0" * 150
     # batches of at most 64, each task's own generation limit, greedy then sampled
     assert {c[1] for c in model.calls} == {add.max_new_tokens, ml.max_new_tokens}
     assert max(c[0] for c in model.calls) == 64
     assert {c[2] for c in model.calls} == {True, False}
+
+
+def test_two_processes_gather_per_example_correctness_in_eval_order(monkeypatch):
+    """Each process scores every 2nd row; the gathered per-example string is in eval order."""
+    from types import SimpleNamespace
+
+    import forgetbench.llm.evaluate as ev
+
+    tok = build_char_tokenizer()
+    add = get_task("add")
+    rows = list(add.load("eval"))[:10]
+    right = {0, 1, 2, 5, 9}
+    model = TableModel(tok, {r["prompt"]: r["answer"] for i, r in enumerate(rows) if i in right})
+    parts = {}
+    for rank in (1, 0):   # rank 1 "sends" first; rank 0's gather returns both parts, rank 0 first
+        monkeypatch.setattr(ev, "PartialState", lambda rank=rank: SimpleNamespace(process_index=rank, num_processes=2))
+        monkeypatch.setattr(ev, "gather_object", lambda mine, rank=rank: parts.setdefault(rank, mine) and
+                            (parts.get(0, []) + parts.get(1, [])))
+        out = ev.evaluate_tasks(model, tok, {"add": (add, rows)}, batch_size=4)
+    assert out["add"]["correct"] == "".join("1" if i in right else "0" for i in range(10)) == "1110010001"
+    assert out["add"]["greedy"] == 0.5

@@ -53,6 +53,14 @@ def test_contract_fields(smoke_run, method):
     for kl in r["kl"]:
         assert kl["new_task_forward_kl"] >= 0 and kl["old_task_forward_kl"] >= 0
     assert all(set(t) == {"train", "eval", "measure"} for t in r["timing"])
+    # per-example greedy correctness: one string per (row, task), its mean is the accuracy cell
+    pe = r["per_example"]
+    assert len(pe) == 3 and all(set(row) == set(r["tasks"]) for row in pe)
+    for k, row in enumerate(pe):
+        for j, t in enumerate(r["tasks"]):
+            assert set(row[t]) <= {"0", "1"} and row[t].count("1") / len(row[t]) == pytest.approx(R[k][j])
+    from forgetbench.measures.per_example import example_events
+    assert r["example_events"] == example_events(pe, r["stages"], r["tasks"], planned=r["stages"][1:])
     ckpts = sorted(p.name for p in (Path(smoke_run) / method / "seed0" / "checkpoints").iterdir())
     assert ckpts == ["stage2"]  # only the latest checkpoint is kept
 

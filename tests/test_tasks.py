@@ -82,13 +82,25 @@ def test_bad_teacher_option_and_unknown_option():
         get_task("copy", teacher="easy")
 
 
-@pytest.mark.parametrize("name,share", [("rotate", 0.4), ("sum_to", 0.65), ("even_between", 0.4), ("multiple", 1.0)])
-def test_pretraining_answers_mix_correct_answers_with_a_wrong_distractor(name, share):
-    """The embedded base's pretraining rows for a new task: a ``share`` of correct answers, the rest
-    one plausible mistake that the task scores 0."""
+SHARES = {  # the share of correct pretraining answers, by hand, per part of the prompt space
+    "rotate": lambda r: 0.4,
+    "sum_to": lambda r: 0.65,
+    "even_between": lambda r: 0.7 if int(r["answer"].split(",")[0]) <= 39 else 0.3,
+    "multiple": lambda r: 0.7 if int(r["answer"].split(",")[0]) <= 4 else 0.25,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHARES))
+def test_pretraining_answers_mix_correct_answers_with_a_wrong_distractor(name):
+    """The embedded base's pretraining rows for a new task: in each part of the prompt space its
+    share of correct answers, the rest one plausible mistake that the task scores 0."""
     task, rng = get_task(name), random.Random(7)
-    rows = list(task.load("train"))[:400]
-    scores = [task.score(task.pretraining_answer(r, rng), r) for r in rows for _ in range(5)]
-    assert abs(sum(scores) / len(scores) - share) < 0.03
-    if share < 1:
-        assert all(task.score(task.distractor(r), r) == 0.0 for r in rows)
+    rows = list(task.load("train"))[:600]
+    by_share: dict[float, list[float]] = {}
+    for r in rows:
+        assert task.correct_share(r) == SHARES[name](r)
+        assert task.score(task.pretraining_correct(r, rng), r) == 1.0
+        assert task.score(task.distractor(r), r) == 0.0
+        by_share.setdefault(SHARES[name](r), []).extend(task.score(task.pretraining_answer(r, rng), r) for _ in range(8))
+    for share, scores in by_share.items():
+        assert len(scores) > 800 and abs(sum(scores) / len(scores) - share) < 0.04, (share, len(scores))

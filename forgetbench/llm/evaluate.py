@@ -14,6 +14,7 @@ from accelerate.utils import gather_object
 
 from forgetbench.llm.chat import raw_example
 from forgetbench.llm.generation import generate_completions
+from forgetbench.measures.per_example import correctness
 from forgetbench.task import Task
 
 
@@ -25,18 +26,20 @@ def _sharded_scores(model, tokenizer, task: Task, rows: list[dict], *, do_sample
     completions = generate_completions(model, tokenizer, [r["prompt"] for r in mine], task.max_new_tokens,
                                        do_sample=do_sample, num_return_sequences=n, batch_size=batch_size)
     scores = [task.checked_score(c, raw_example(mine[j // n])) for j, c in enumerate(completions)]
-    if state.num_processes > 1:
-        return gather_object(scores)
-    return scores
+    if state.num_processes == 1:
+        return scores
+    indexed = gather_object([(idx[j // n], j % n, s) for j, s in enumerate(scores)])
+    return [s for _, _, s in sorted(indexed)]  # back in eval order (each process held every n-th row)
 
 
 def evaluate_tasks(model, tokenizer, eval_sets: dict[str, tuple[Task, list[dict]]], *,
                    sampled: bool = False, n_samples: int = 4, batch_size: int = 256) -> dict[str, dict]:
-    """``{task: {"greedy": acc, "sampled": acc or None}}`` over each task's eval rows."""
+    """``{task: {"greedy": acc, "sampled": acc or None, "correct": "0110…"}}`` over each task's eval
+    rows (``correct``: the greedy completion's correctness per example, in eval order)."""
     result = {}
     for name, (task, rows) in eval_sets.items():
         greedy = _sharded_scores(model, tokenizer, task, rows, do_sample=False, n=1, batch_size=batch_size)
-        entry = {"greedy": sum(greedy) / len(greedy), "sampled": None}
+        entry = {"greedy": sum(greedy) / len(greedy), "sampled": None, "correct": correctness(greedy)}
         if sampled:
             s = _sharded_scores(model, tokenizer, task, rows, do_sample=True, n=n_samples, batch_size=batch_size)
             entry["sampled"] = sum(s) / len(s)

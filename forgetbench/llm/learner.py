@@ -85,6 +85,10 @@ class LLMLearner:
                                             sampled=e.sampled, n_samples=e.n_samples, batch_size=e.batch_size)
         return {n: r["greedy"] for n, r in self.last_eval.items()}
 
+    def per_example(self) -> dict[str, str]:
+        """The last evaluation's greedy correctness per eval example: ``{task: "0110…"}``."""
+        return {n: r["correct"] for n, r in self.last_eval.items()}
+
     def train_stage(self, task_name: str, stage: int) -> dict:
         task = self.tasks[task_name]
         set_seed(self.seed * 1000 + stage)

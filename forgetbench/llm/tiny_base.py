@@ -26,7 +26,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from forgetbench.llm.char_tokenizer import build_char_tokenizer
 from forgetbench.registry import discover, get_task
 
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 
 
 def _tupled(v):
@@ -127,6 +127,7 @@ def build_base(recipe: BaseRecipe, out_dir: Path, evaluate: bool = True) -> dict
     tokenizer and ``base.json`` (recipe, key, accuracies, sha256 of every file) to ``out_dir``."""
     import tempfile
 
+    from forgetbench.console import StageProgress
     from forgetbench.llm.methods.sft import train_sft
     from forgetbench.llm.shipped_base import write_manifest
 
@@ -147,7 +148,8 @@ def build_base(recipe: BaseRecipe, out_dir: Path, evaluate: bool = True) -> dict
             train_sft(model, tokenizer, pretraining_rows(recipe), steps=recipe.steps,
                       batch_size=recipe.batch_size, learning_rate=recipe.learning_rate, seed=recipe.seed,
                       output_dir=tmp, warmup_ratio=0.05, lr_scheduler_type="cosine", weight_decay=0.01,
-                      logging_steps=max(1, recipe.steps // 10))
+                      logging_steps=max(1, recipe.steps // 10),
+                      callbacks=[StageProgress(f"pretraining base {recipe.key()}")])
         seconds = round(time.time() - start, 1)
         model.generation_config.pad_token_id = tokenizer.pad_token_id
         out_dir.mkdir(parents=True, exist_ok=True)

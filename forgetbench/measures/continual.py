@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-__all__ = ["continual_metrics", "metric_definitions", "stage_columns"]
+__all__ = ["continual_metrics", "metric_definitions", "reference_rows", "stage_columns"]
 
 _DEFINITIONS = {
     "avg_accuracy": "Final average accuracy: mean_j R[T][j] over the (distinct) trained tasks.",
@@ -79,6 +79,26 @@ def _mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
+def _prior_columns(cols: list[int], tasks: Sequence[str], planned: Sequence[str]) -> list[int]:
+    later = set(stage_columns(["base", *planned], tasks)) if planned else set()
+    return [j for j in range(len(tasks)) if j not in set(cols) | later]
+
+
+def reference_rows(stages: Sequence[str], tasks: Sequence[str], planned: Sequence[str] = ()) -> list[dict]:
+    """Per stage k = 1..T, the old tasks' reference rows ``{column j: row s}``: s = 0 for a prior skill,
+    s = the latest stage before k that trained j otherwise; the task trained at k is not old."""
+    cols = stage_columns(stages, tasks)
+    prior = _prior_columns(cols, tasks, planned)
+    out, last_trained = [], {}                    # column -> latest stage (< k) that trained it
+    for k, c in enumerate(cols, 1):
+        refs = {j: 0 for j in prior}
+        refs.update(last_trained)
+        refs.pop(c, None)
+        out.append(refs)
+        last_trained[c] = k
+    return out
+
+
 def continual_metrics(R: Sequence[Sequence[float]], stages: Sequence[str],
                       tasks: Sequence[str], planned: Sequence[str] = ()) -> dict:
     """All continual metrics of :func:`metric_definitions` for one accuracy matrix.
@@ -96,8 +116,7 @@ def continual_metrics(R: Sequence[Sequence[float]], stages: Sequence[str],
     T = len(cols)
     col = [None] + cols                           # col[k] for k = 1..T
     trained = sorted(set(cols))
-    later = set(stage_columns(["base", *planned], tasks)) if planned else set()
-    prior = [j for j in range(len(tasks)) if j not in set(cols) | later]
+    prior = _prior_columns(cols, tasks, planned)
 
     avg_accuracy = _mean([R[T][j] for j in trained]) if T else None
     bwt = fwt = forgetting = None
@@ -108,15 +127,10 @@ def continual_metrics(R: Sequence[Sequence[float]], stages: Sequence[str],
                             for j in range(1, T)])
 
     old_task_decline, new_task_gain, prior_decline = [], [], []
-    last_trained: dict[int, int] = {}             # column -> latest stage (< k) that trained it
-    for k in range(1, T + 1):
-        refs = {j: R[0][j] for j in prior}
-        refs.update({j: R[s][j] for j, s in last_trained.items()})
-        refs.pop(col[k], None)
-        old_task_decline.append(_mean([ref - R[k][j] for j, ref in refs.items()]))
+    for k, ref_rows in enumerate(reference_rows(stages, tasks, planned), 1):
+        old_task_decline.append(_mean([R[s][j] - R[k][j] for j, s in ref_rows.items()]))
         new_task_gain.append(R[k][col[k]] - R[0][col[k]])
         prior_decline.append(_mean([R[0][j] - R[k][j] for j in prior]))
-        last_trained[col[k]] = k
 
     return dict(avg_accuracy=avg_accuracy, bwt=bwt, fwt=fwt, forgetting=forgetting,
                 old_task_decline=old_task_decline, new_task_gain=new_task_gain,

@@ -1,0 +1,132 @@
+"""``launcher: ray``: every (sweep point, seed) run is a Ray task with declared resources.
+
+``ray.address`` (or ``RAY_ADDRESS``) joins an existing cluster, else a local instance sized to this
+machine starts. A task runs its run in its worker process with torch threads = ``ray.num_cpus`` (no
+overlapped measurement process: the run uses what it declared); a run asking for several GPUs
+starts ``accelerate launch … --only_run <its run>`` inside its task. A failed run is reported by name
+with its error and does not stop the others; the driver prints runs done / total with an ETA, Ray
+prefixes each run's own lines with its name, and the report is written once, at the end.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from forgetbench import console
+from forgetbench.errors import ForgetbenchError
+
+INSTALL = "pip install -e '.[ray]'"
+
+
+def require_ray():
+    try:
+        import ray
+    except ImportError:
+        raise ForgetbenchError(f"launcher: ray needs Ray, which is not installed: {INSTALL}") from None
+    return ray
+
+
+def resolve_threads(cfg) -> None:
+    """Under Ray a run's torch threads are its CPUs; a different explicit ``threads`` is an error."""
+    cpus = int(cfg.ray.num_cpus)
+    if cfg.threads is not None and cfg.threads != cpus:
+        raise ForgetbenchError(f"config: threads {cfg.threads} and ray.num_cpus {cfg.ray.num_cpus} differ; under "
+                               f"launcher: ray a run's torch threads are its CPUs (set one of them)")
+    cfg.threads = cpus
+    cfg.overlap_measurement = "false"
+
+
+def run_name(point, seed: int) -> str:
+    """The run's directory relative to output_dir: ``family/label/seed0`` or ``method/seed0``."""
+    return str(point.run_dir(Path(""), seed))
+
+
+def accelerate_command(config_file: Path, name: str, seed: int, num_processes: int) -> list[str]:
+    """The command a several-GPU run's task starts (the config file holds the whole resolved config)."""
+    run_py = Path(__file__).resolve().parent / "run.py"
+    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
+            str(num_processes), str(run_py), "--config", str(config_file), "--launcher", "local",
+            "--only_run", name, "--seeds", str(seed)]
+
+
+def _run_in_worker(cfg_dict: dict, point, seed: int, out: str) -> dict:
+    """Body of one Ray task: the run, or its error as text (never raises)."""
+    name = run_name(point, seed)
+    try:
+        import torch
+
+        from forgetbench.config import config_from_dict
+        from forgetbench.experiment import init_processes, run_one
+        from forgetbench.registry import discover
+
+        cfg = config_from_dict(cfg_dict)
+        if cfg.ray.num_gpus > 1:
+            import yaml
+
+            path = Path(out) / ".ray" / f"{name.replace('/', '__')}.yaml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(yaml.safe_dump({**cfg_dict, "launcher": "local"}))
+            p = subprocess.run(accelerate_command(path, name, seed, int(cfg.ray.num_gpus)), text=True,
+                               capture_output=True)
+            print(p.stdout, end="", flush=True)
+            if p.returncode:
+                tail = (p.stderr.strip().splitlines() or ["(no message)"])[-1]
+                return {"name": name, "error": f"accelerate launch exited {p.returncode}: {tail}"}
+            return {"name": name, "error": None}
+        console.configure(cfg.verbose)
+        torch.set_num_threads(cfg.threads)
+        init_processes()
+        discover(cfg.include_path)
+        run_one(cfg, point, seed, Path(out))
+        return {"name": name, "error": None}
+    except ForgetbenchError as e:
+        return {"name": name, "error": str(e)}
+    except Exception as e:  # noqa: BLE001 - a run's failure must not stop the others
+        return {"name": name, "error": f"{type(e).__name__}: {e}"}
+
+
+def _init(ray, cfg) -> None:
+    address = cfg.ray.address or os.environ.get("RAY_ADDRESS")
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a local instance for one user
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")        # every run's own stage lines, each with its name
+    if not console.bars_enabled():
+        os.environ.setdefault("RAY_COLOR_PREFIX", "0")  # no colour codes in logs
+    kwargs = dict(include_dashboard=False, log_to_driver=True, logging_level="WARNING")
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=os.cpu_count(), **kwargs)
+
+
+def run_on_ray(cfg, points: list, out: Path) -> list[str]:
+    """Run every (point, seed) as a Ray task; return ``"name: error"`` for each failed run."""
+    ray = require_ray()
+    _init(ray, cfg)
+    remote = ray.remote(_run_in_worker)
+    cfg_dict = cfg.to_dict()   # workers may start elsewhere: paths they read are made absolute
+    cfg_dict["include_path"] = [os.path.abspath(p) for p in cfg.include_path]
+    out = Path(out).resolve()
+    pending = {}
+    for point in points:
+        for seed in cfg.seeds:
+            task = remote.options(name=run_name(point, seed), num_cpus=cfg.ray.num_cpus,
+                                  num_gpus=cfg.ray.num_gpus, max_retries=0)
+            pending[task.remote(cfg_dict, point, seed, str(out))] = run_name(point, seed)
+    total, done, failures, started = len(pending), 0, [], time.monotonic()
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        for ref in ready:
+            pending.pop(ref)
+            result = ray.get(ref)
+            done += 1
+            if result["error"]:
+                failures.append(f"{result['name']}: {result['error']}")
+            status = "FAILED" if result["error"] else "done"
+            print(f"forgetbench: run {done}/{total} {status}: {result['name']}"
+                  f"{console.eta(done, total, time.monotonic() - started)}", flush=True)
+    return failures

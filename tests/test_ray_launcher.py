@@ -1,0 +1,135 @@
+"""``launcher: ray``: the same numbers as serial, resume, a failing run named while the others finish."""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from forgetbench.config import Config, RayParams
+from forgetbench.errors import ForgetbenchError
+from forgetbench.experiment import run_experiment
+from forgetbench.launch_ray import accelerate_command, resolve_threads
+from forgetbench.run import main as run_main
+
+ROOT = Path(__file__).resolve().parent.parent
+SWEEP = """
+experiment: sw
+model_name_or_path: embedded:micro
+tasks: [sum_to]
+prior_tasks: [copy]
+methods: [sft]
+max_steps: 2
+prompts_per_step: 4
+threads: 1
+kl: {n_prompts: 2, n_samples: 1}
+sweep:
+  - {method: sft, grid: {sft.learning_rate: [1.0e-3, 3.0e-3]}}
+"""
+#: Fields that differ between two runs of the same numbers (times; the launcher itself).
+VOLATILE = {"timing", "base_eval_seconds", "config"}
+BOOM = '''
+from forgetbench import Task, register_task
+
+@register_task
+class Boom(Task):
+    name = "boom"
+    description = "plug-in: copy, or raise when explode is set"
+    options = {"explode": False}
+
+    def make_example(self, rng):
+        if self.opts["explode"]:
+            raise RuntimeError("boom exploded on purpose")
+        w = "".join(rng.choice("abcdefgh") for _ in range(5))
+        return {"prompt": f"bm:{w}=", "answer": w, "target": w}
+
+    def score(self, completion, example):
+        return float(completion.strip() == example["answer"])
+'''
+
+
+@pytest.fixture(scope="module")
+def ray():
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    yield ray
+    ray.shutdown()
+
+
+def _results(out: Path) -> dict[str, dict]:
+    return {p.parent.relative_to(out).as_posix(): json.loads(p.read_text()) for p in sorted(out.rglob("results.json"))}
+
+
+def _same_numbers(a: dict, b: dict) -> None:
+    assert sorted(a) == sorted(b)
+    for name in a:
+        assert {k: v for k, v in a[name].items() if k not in VOLATILE} == \
+               {k: v for k, v in b[name].items() if k not in VOLATILE}, name
+
+
+@pytest.mark.parametrize("domain", ["llm", "recsys"])
+def test_ray_equals_serial_and_resumes(ray, tmp_path, domain):
+    if domain == "llm":
+        (tmp_path / "sw.yaml").write_text(SWEEP)
+        argv = ["--config", str(tmp_path / "sw.yaml")]
+    else:
+        argv = ["--config", str(ROOT / "configs" / "recsys_smoke.yaml"), "--methods", "ctr", "--seeds", "0",
+                "--threads", "1"]
+    assert run_experiment(argv + ["--output_dir", str(tmp_path / "serial")]) == 0
+    assert run_experiment(argv + ["--output_dir", str(tmp_path / "ray"), "--launcher", "ray"]) == 0
+    serial, on_ray = _results(tmp_path / "serial"), _results(tmp_path / "ray")
+    assert len(serial) == 2
+    _same_numbers(serial, on_ray)
+    assert all(r["config"]["launcher"] == "ray" for r in on_ray.values())
+    assert (tmp_path / "ray" / "report.md").is_file()
+    stamps = [p.stat().st_mtime_ns for p in sorted((tmp_path / "ray").rglob("results.json"))]
+    assert run_experiment(argv + ["--output_dir", str(tmp_path / "ray"), "--launcher", "ray"]) == 0
+    assert [p.stat().st_mtime_ns for p in sorted((tmp_path / "ray").rglob("results.json"))] == stamps
+
+
+def test_a_failing_run_is_named_and_the_others_finish(ray, tmp_path, capsys):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "boom.py").write_text(BOOM)
+    (tmp_path / "cfg.yaml").write_text(SWEEP.replace("tasks: [sum_to]", "tasks: [boom]").replace(
+        "{sft.learning_rate: [1.0e-3, 3.0e-3]}", "{task_options.boom.explode: [false, true]}"))
+    rc = run_main(["--config", str(tmp_path / "cfg.yaml"), "--include_path", str(plugins),
+                   "--output_dir", str(tmp_path / "out"), "--launcher", "ray"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "1 of 2 runs failed" in err and "sft/explode=True/seed0:" in err and "boom exploded on purpose" in err
+    done = _results(tmp_path / "out")
+    assert list(done) == ["sft/explode=False/seed0"] and done["sft/explode=False/seed0"]["complete"]
+    assert "1 run from" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_without_ray_one_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)    # import ray -> ImportError
+    rc = run_main(["--config", str(ROOT / "configs" / "smoke.yaml"), "--launcher", "ray",
+                   "--output_dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "pip install -e '.[ray]'" in err[0]
+    assert not list((tmp_path / "out").rglob("results.json"))
+
+
+def test_threads_are_the_runs_cpus():
+    cfg = Config(launcher="ray", ray=RayParams(num_cpus=2))
+    resolve_threads(cfg)
+    assert cfg.threads == 2 and cfg.overlap_measurement == "false"
+    with pytest.raises(ForgetbenchError, match="threads 1 and ray.num_cpus 2 differ"):
+        resolve_threads(Config(launcher="ray", threads=1, ray=RayParams(num_cpus=2)))
+
+
+def test_several_gpus_start_accelerate_for_their_run_only():
+    cmd = accelerate_command(Path("/x/run.yaml"), "grpo/lr=0.0001/seed1", 1, 4)
+    assert cmd[1:7] == ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "4",
+                        str(ROOT / "forgetbench" / "run.py")]
+    assert cmd[7:] == ["--config", "/x/run.yaml", "--launcher", "local", "--only_run", "grpo/lr=0.0001/seed1",
+                       "--seeds", "1"]
+
+
+def test_only_run_selects_one_run(tmp_path, capsys):
+    (tmp_path / "sw.yaml").write_text(SWEEP)
+    argv = ["--config", str(tmp_path / "sw.yaml"), "--output_dir", str(tmp_path / "out")]
+    assert run_experiment(argv + ["--only_run", "sft/lr=0.003/seed0"]) == 0
+    assert list(_results(tmp_path / "out")) == ["sft/lr=0.003/seed0"]
+    assert run_main(argv + ["--only_run", "sft/lr=0.5/seed0"]) == 2
+    assert "only_run 'sft/lr=0.5/seed0' is no run of this config; runs: sft/lr=0.001/seed0" in capsys.readouterr().err
