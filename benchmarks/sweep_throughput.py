@@ -7,8 +7,8 @@ Ray = the same with ``--launcher ray`` (a local instance, one CPU per run). Each
 alternating which goes first, into fresh directories; reports the median wall time of each, their
 ratio, and checks that both gave the same numbers in every ``results.json``.
 
-    python benchmarks/sweep_throughput.py             # about 10 min on 2 cores
-    python benchmarks/sweep_throughput.py --quick     # about 3 min
+    python benchmarks/sweep_throughput.py             # about 4 min on 2 cores
+    python benchmarks/sweep_throughput.py --quick     # under a minute
 """
 from __future__ import annotations
 
@@ -58,10 +58,10 @@ def _numbers(out: Path) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="1 seed, 10 steps per stage (4 runs)")
+    ap.add_argument("--quick", action="store_true", help="1 seed, 10 steps per stage (4 runs; Ray start-up dominates)")
     ap.add_argument("--repeats", type=int, default=1, help="rounds (each runs both; median reported)")
     a = ap.parse_args(argv)
-    seeds, steps = ([0], 10) if a.quick else ([0, 1], 20)
+    seeds, steps = ([0], 10) if a.quick else ([0, 1], 120)
     tmp = Path(tempfile.mkdtemp(prefix="sweep-throughput-"))
     config = tmp / "sweep.yaml"
     config.write_text(SWEEP.format(seeds=seeds, steps=steps))
