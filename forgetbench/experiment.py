@@ -61,13 +61,13 @@ def selected(points: list, cfg: Config) -> list:
     """The sweep points ``only_run`` (a run directory relative to output_dir) selects; all without it."""
     if not cfg.only_run:
         return points
-    chosen = [p for p in points if any(str(p.run_dir(Path(""), s)) == cfg.only_run.strip("/") for s in cfg.seeds)]
-    if not chosen:
-        names = [str(p.run_dir(Path(""), s)) for p in points for s in cfg.seeds]
-        raise ForgetbenchError(f"only_run {cfg.only_run!r} is no run of this config; runs: {', '.join(names[:8])}"
+    names = {p.run_name(s): (p, s) for p in points for s in cfg.seeds}
+    if cfg.only_run.strip("/") not in names:
+        raise ForgetbenchError(f"only_run {cfg.only_run!r} is no run of this config; runs: {', '.join(list(names)[:8])}"
                                f"{' …' if len(names) > 8 else ''}")
-    cfg.seeds = [s for s in cfg.seeds if any(str(p.run_dir(Path(""), s)) == cfg.only_run.strip("/") for p in chosen)]
-    return chosen
+    point, seed = names[cfg.only_run.strip("/")]
+    cfg.seeds = [seed]
+    return [point]
 
 
 def run_one(cfg: Config, point, seed: int, out: Path, made=None) -> dict:
@@ -139,12 +139,13 @@ def run_experiment(argv: list[str]) -> int:
               f"seeds={cfg.seeds}{sweep} output_dir={out} world_size={state.num_processes}"
               f"{' launcher=ray' if cfg.launcher == 'ray' else ''}", flush=True)
     failures: list[str] = []
+    total = len(points) * len(cfg.seeds)
     if cfg.launcher == "ray":
         from forgetbench.launch_ray import run_on_ray
 
         failures = run_on_ray(cfg, points, out)
     else:
-        total, done, started = len(points) * len(cfg.seeds), 0, time.monotonic()
+        done, started = 0, time.monotonic()
         for i, point in enumerate(points, 1):
             made = make(config_from_dict(point.config)) if cfg.sweep else first
             for seed in cfg.seeds:
@@ -154,12 +155,12 @@ def run_experiment(argv: list[str]) -> int:
                           f"{console.eta(done, total, time.monotonic() - started)}", flush=True)
                 run_one(cfg, point, seed, out, made)
                 done += 1
-    if state.is_main_process and len(failures) < len(points) * len(cfg.seeds):
+    if state.is_main_process and len(failures) < total:
         from forgetbench.report import write_report
 
         path = write_report(out)
         print(f"forgetbench: report -> {path}", flush=True)
     if failures:
-        raise ForgetbenchError(f"{len(failures)} of {len(points) * len(cfg.seeds)} runs failed (the others are "
+        raise ForgetbenchError(f"{len(failures)} of {total} runs failed (the others are "
                                f"complete and in the report): " + "; ".join(failures))
     return 0

@@ -39,11 +39,6 @@ def resolve_threads(cfg) -> None:
     cfg.overlap_measurement = "false"
 
 
-def run_name(point, seed: int) -> str:
-    """The run's directory relative to output_dir: ``family/label/seed0`` or ``method/seed0``."""
-    return str(point.run_dir(Path(""), seed))
-
-
 def accelerate_command(config_file: Path, name: str, seed: int, num_processes: int) -> list[str]:
     """The command a several-GPU run's task starts (the config file holds the whole resolved config)."""
     run_py = Path(__file__).resolve().parent / "run.py"
@@ -54,7 +49,7 @@ def accelerate_command(config_file: Path, name: str, seed: int, num_processes: i
 
 def _run_in_worker(cfg_dict: dict, point, seed: int, out: str) -> dict:
     """Body of one Ray task: the run, or its error as text (never raises)."""
-    name = run_name(point, seed)
+    name = point.run_name(seed)
     try:
         import torch
 
@@ -89,9 +84,9 @@ def _run_in_worker(cfg_dict: dict, point, seed: int, out: str) -> dict:
 
 
 def _init(ray, cfg) -> None:
-    address = cfg.ray.address or os.environ.get("RAY_ADDRESS")
     if ray.is_initialized():
         return
+    address = cfg.ray.address or os.environ.get("RAY_ADDRESS")
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a local instance for one user
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")        # every run's own stage lines, each with its name
     if not console.bars_enabled():
@@ -111,17 +106,13 @@ def run_on_ray(cfg, points: list, out: Path) -> list[str]:
     cfg_dict = cfg.to_dict()   # workers may start elsewhere: paths they read are made absolute
     cfg_dict["include_path"] = [os.path.abspath(p) for p in cfg.include_path]
     out = Path(out).resolve()
-    pending = {}
-    for point in points:
-        for seed in cfg.seeds:
-            task = remote.options(name=run_name(point, seed), num_cpus=cfg.ray.num_cpus,
-                                  num_gpus=cfg.ray.num_gpus, max_retries=0)
-            pending[task.remote(cfg_dict, point, seed, str(out))] = run_name(point, seed)
+    pending = [remote.options(name=point.run_name(seed), num_cpus=cfg.ray.num_cpus, num_gpus=cfg.ray.num_gpus,
+                              max_retries=0).remote(cfg_dict, point, seed, str(out))
+               for point in points for seed in cfg.seeds]
     total, done, failures, started = len(pending), 0, [], time.monotonic()
     while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1)
+        ready, pending = ray.wait(pending, num_returns=1)
         for ref in ready:
-            pending.pop(ref)
             result = ray.get(ref)
             done += 1
             if result["error"]:

@@ -7,11 +7,21 @@ with the number of old-task examples they are counted over (``forgetbench.measur
 from __future__ import annotations
 
 from forgetbench.report_runs import Run
+from forgetbench.report_stats import mean_ci
+
+#: The columns after the stage: results.json section and key of each per-stage list.
+COLUMNS = (("metrics", "old_task_decline"), ("example_events", "forgetting_events"),
+           ("example_events", "learning_events"), ("example_events", "turnover"),
+           ("example_events", "old_examples"))
 
 
-def _mean(xs: list) -> float | None:
-    xs = [x for x in xs if x is not None]
-    return sum(xs) / len(xs) if xs else None
+def _seed_mean(runs: list[Run], section: str, key: str, k: int) -> float | None:
+    """Mean over runs of stage k's entry of ``results[section][key]`` (runs without it are skipped)."""
+    values = []
+    for r in runs:
+        seq = (r.data.get(section) or {}).get(key) or []
+        values.append(seq[k - 1] if k <= len(seq) else None)
+    return mean_ci(values).mean
 
 
 def events_section(groups: dict[str, list[Run]]) -> list[str]:
@@ -21,16 +31,8 @@ def events_section(groups: dict[str, list[Run]]) -> list[str]:
         if not having:
             continue
         for k in range(1, max(r.trained for r in having) + 1):
-            def at(key, source="events"):
-                vals = []
-                for r in having:
-                    seq = (r.data["example_events"] if source == "events"
-                           else (r.data.get("metrics") or {})).get(key) or []
-                    vals.append(seq[k - 1] if k - 1 < len(seq) else None)
-                return _mean(vals)
             stage = next((r.stages[k] for r in having if len(r.stages) > k), str(k))
-            cells = [at("old_task_decline", "metrics"), at("forgetting_events"), at("learning_events"),
-                     at("turnover"), at("old_examples")]
+            cells = [_seed_mean(having, section, key, k) for section, key in COLUMNS]
             if cells[1] is None:
                 continue
             rows.append([g, f"{k}: {stage}", str(len(having))] +

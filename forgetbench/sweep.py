@@ -39,6 +39,10 @@ class Point:
             return Path(output_dir) / self.method / f"seed{seed}"
         return Path(output_dir) / self.family / self.label / f"seed{seed}"
 
+    def run_name(self, seed: int) -> str:
+        """The run's directory relative to output_dir: ``family/label/seed0`` or ``method/seed0``."""
+        return self.run_dir(Path(""), seed).as_posix()
+
 
 def _value_text(v) -> str:
     if isinstance(v, list):
