@@ -10,8 +10,11 @@ the experiment's most common stage sequence. Learners:
   policy): per seed, the mean of the two learners' values (over those present in the runs; a seed
   counts when every present one has it);
 - **ips** (off-policy with capped importance weights and the top-K correction) on its own;
-- **onpolicy** (GRPO-style). ``self_sup`` (on-policy data, supervised loss) is not in the
-  predictions; it is in the learners table.
+- **the on-policy side** = the strongest on-policy RL learner present (``onpolicy`` GRPO-style,
+  ``onpolicy_pg``, ``onpolicy_pos``): the one whose best point has the highest seed-mean final
+  new-segment CTR/oracle (chosen by how much it learns, never by its forgetting), named in the
+  table. ``self_sup`` (on-policy data, supervised loss) is not in the predictions; it and the
+  other on-policy learners are in the learners table.
 
 A *point* of a learner is one run directory holding its seeds (``<output_dir>/<method>`` without a
 sweep, ``<output_dir>/<method>/<label>`` per sweep point, or any directory gathered under the
@@ -49,7 +52,8 @@ from forgetbench.report_verdict import (
 
 OFF_POLICY = ("ctr", "next_item")
 IPS, ONPOLICY = "ips", "onpolicy"
-LEARNERS = (*OFF_POLICY, IPS, ONPOLICY, "self_sup")
+ON_POLICY_RL = (ONPOLICY, "onpolicy_pg", "onpolicy_pos")
+LEARNERS = (*OFF_POLICY, IPS, *ON_POLICY_RL, "self_sup")
 NEW_CTR = "final_new_task_accuracy"
 
 
@@ -123,6 +127,23 @@ def best_point(points: dict[str, dict]) -> str:
     return max(sorted(points), key=score)
 
 
+def strongest_onpolicy(pts: dict[str, dict]) -> str | None:
+    """The on-policy RL learner whose best point has the highest seed-mean final new-segment
+    accuracy (ties: the first of ``ON_POLICY_RL``); None when none has runs."""
+    def best(name: str) -> float:
+        m = mean_ci(r.summary.get(NEW_CTR) for r in pts[name][best_point(pts[name])].values()).mean
+        return -1.0 if m is None else m
+    present = [n for n in ON_POLICY_RL if n in pts]
+    return max(present, key=best) if present else None
+
+
+def compared(pts: dict[str, dict]) -> tuple[dict[str, dict], str | None]:
+    """The points the predictions compare: the learners', with the ``onpolicy`` side standing for
+    ``strongest_onpolicy`` (returned as the second value)."""
+    on = strongest_onpolicy(pts)
+    return ({**pts, ONPOLICY: pts[on]} if on else dict(pts)), on
+
+
 def _side(side: str, per_learner: dict[str, dict]) -> dict:
     """Per-seed values of one side: a learner's, or the off-policy learners' mean over the seeds
     every present off-policy learner has."""
@@ -186,8 +207,9 @@ def _ci_text(v: Verdict) -> str:
     return f"{_fmt(s.mean)} [{_fmt(v.low)}, {_fmt(v.high)}]"
 
 
-def _row(p: Prediction, how: str, v: Verdict | None, why: str = "") -> list[str]:
-    diff = f"{_NAMES[p.a]} − {_NAMES[p.b]}"
+def _row(p: Prediction, how: str, v: Verdict | None, why: str = "", on: str | None = None) -> list[str]:
+    names = {**_NAMES, ONPOLICY: on or ONPOLICY}
+    diff = f"{names[p.a]} − {names[p.b]}"
     want = "> 0" if p.sign > 0 else "< 0"
     if v is None or v.stats.n == 0:
         return [p.tag, p.text, p.metric, diff, want, how, why or "—", "0", INCONCLUSIVE]
@@ -205,33 +227,33 @@ def _entropy(r: Run) -> float | None:
 
 def conjecture_rows(runs: list[Run], out_dir: Path) -> tuple[list[list[str]], list[list[str]], bool]:
     """(prediction rows, learner rows, swept) for the Conjecture tables."""
-    pts = points_of(eligible(runs), out_dir)
+    all_pts = points_of(eligible(runs), out_dir)
+    pts, on = compared(all_pts)
     swept = any(len(p) > 1 for p in pts.values())
     rows = []
     for p in PREDICTIONS:
+        row = lambda how, v, why="": _row(p, how, v, why, on)  # noqa: E731
         if not all(n in pts for n in (p.a, p.b) if n != "off") or not any(n in pts for n in OFF_POLICY):
-            rows.append(_row(p, "best-CTR point", None, "a learner of this comparison has no runs"))
+            rows.append(row("best-CTR point", None, "a learner of this comparison has no runs"))
             continue
         best = _best_values(pts, p)
-        rows.append(_row(p, "best-CTR point", compare(_side(p.a, best), _side(p.b, best), p.sign)))
+        rows.append(row("best-CTR point", compare(_side(p.a, best), _side(p.b, best), p.sign)))
         modes = [("new-segment CTR/oracle", lambda r: r.summary.get(NEW_CTR), True)] if swept else []
         if swept and p.entropy_matters:
             modes.append(("policy entropy", _entropy, False))
         for label, x_of, use_frontier in modes:
             diffs, targets = _matched(pts, p, x_of, use_frontier)
             if not diffs:
-                rows.append(_row(p, f"matched {label}", None,
-                                 "no seed where the learners' ranges overlap"))
+                rows.append(row(f"matched {label}", None, "no seed where the learners' ranges overlap"))
                 continue
-            v = verdict(diffs, p.sign)
-            rows.append(_row(p, f"matched {label} ≈ {_target_text(targets)}", v))
+            rows.append(row(f"matched {label} ≈ {_target_text(targets)}", verdict(diffs, p.sign)))
     learner_rows = []
     for name in LEARNERS:
-        for point, seeds in sorted(pts.get(name, {}).items()):
+        for point, seeds in sorted(all_pts.get(name, {}).items()):
             rs = list(seeds.values())
             cells = [mean_ci(metric_value(r, k) for r in rs) for k in
                      (NEW_CTR, "final_old_task_decline", *_EXTRA_COLUMNS)]
-            mark = " (best CTR)" if len(pts[name]) > 1 and point == best_point(pts[name]) else ""
+            mark = " (best CTR)" if len(all_pts[name]) > 1 and point == best_point(all_pts[name]) else ""
             learner_rows.append([name, f"`{point}`{mark}", str(len(rs))] + [
                 "—" if c.mean is None else f"{c.mean:.3f}" + ("" if c.half is None else f" ± {c.half:.3f}")
                 for c in cells])
@@ -263,8 +285,9 @@ def conjecture_section(runs: list[Run], out_dir: Path) -> list[str]:
         prev = r[0]
         table.append("| " + " | ".join(shown) + " |")
     notes = ["",
-             "- off-policy = `ctr` and `next_item` (per seed, the mean of the two); `ips` apart; "
-             "`onpolicy` = the GRPO-style learner. Metrics: `final_old_task_decline` = old-task "
+             "- off-policy = `ctr` and `next_item` (per seed, the mean of the two); `ips` apart; the "
+             "on-policy side = the on-policy RL learner (`onpolicy`, `onpolicy_pg`, `onpolicy_pos`) "
+             "whose best point reaches the highest new-segment CTR/oracle. Metrics: `final_old_task_decline` = old-task "
              "(old-segment) decline after the last stage; `popularity_lift`, `coverage`, "
              "`exposure_gini` = defects of the final policy's greedy slates for the users of the "
              "segment trained last.",

@@ -88,7 +88,7 @@ def run_sequence(config: dict, *, domain: str, method: str, seed: int, tasks: li
         return results
     learner = make_learner()
     seq = _Sequence(config, domain, method, seed, tasks, run_dir, keep_checkpoints, tracker, header, results,
-                    columns=learner.eval_names())
+                    columns=learner.eval_names(), supersedes=getattr(learner, "supersedes", dict)())
     if done > 0:
         learner.load(seq.ckpt(done))
     measurer = open_measurer(learner, config.get("overlap_measurement", "auto"), domain)
@@ -112,10 +112,11 @@ class _Sequence:
     """One run directory's state: trains and checkpoints stages, records measured rows."""
 
     def __init__(self, config, domain, method, seed, tasks, run_dir, keep_checkpoints, tracker, header, results,
-                 columns):
+                 columns, supersedes):
         self.config, self.domain, self.method, self.seed, self.tasks = config, domain, method, seed, tasks
         self.run_dir, self.keep_checkpoints, self.tracker, self.header = run_dir, keep_checkpoints, tracker, header
         self.results, self.columns = results, columns
+        self.supersedes = supersedes   # task -> the column whose users' tastes it replaces (not old after it)
         self.names = stage_names(tasks)
         self.planned_tasks = config.get("tasks") or tasks  # max_stages does not change what is old
         self.planned = stage_names(self.planned_tasks)
@@ -128,7 +129,9 @@ class _Sequence:
         """Columns that are old at stage k: every evaluated task but the new one, except tasks of the
         planned sequence not trained yet (``max_stages`` does not make a later stage's task old)."""
         task, planned = self.tasks[k - 1], self.planned_tasks
-        return [c for c in self.columns if c != task and (c not in planned or c in planned[:k - 1])]
+        stale = {self.supersedes.get(t) for t in planned[:k]}
+        return [c for c in self.columns if c != task and c not in stale
+                and (c not in planned or c in planned[:k - 1])]
 
     def trained_or_resumed(self, learner: Learner, k: int) -> tuple[dict, float]:
         """Train stage k and write its checkpoint, or load the checkpoint a stopped run left."""
@@ -172,6 +175,7 @@ class _Sequence:
         self.results = {"experiment": self.config.get("experiment"), "domain": self.domain, "method": self.method,
                         "seed": self.seed, "config": self.config, "fingerprint": fingerprint(self.config),
                         **(self.header or {}), "stages": ["base"], "tasks": names,
+                        **({"supersedes": self.supersedes} if self.supersedes else {}),
                         "accuracy": [[m["accuracy"][t] for t in names]], "metrics": {},
                         "drift": [], "kl": [], "timing": [], "train_stats": [], "extras": [],
                         "base_eval_seconds": round(m["eval_seconds"], 2)}
@@ -195,10 +199,12 @@ class _Sequence:
                                      for e in r["extras"][:-1]]).append(extras["defects"])
         r["timing"].append({"train": round(m["train_seconds"], 2), "eval": round(m["eval_seconds"], 2),
                             "measure": round(m["measure_seconds"], 2)})
-        r["metrics"] = continual_metrics(r["accuracy"], r["stages"], r["tasks"], planned=self.planned)
+        r["metrics"] = continual_metrics(r["accuracy"], r["stages"], r["tasks"], planned=self.planned,
+                                         supersedes=self.supersedes)
         if "per_example" in m and len(r.get("per_example", [])) == k:  # absent in runs begun before it
             r["per_example"].append(m["per_example"])
-            r["example_events"] = example_events(r["per_example"], r["stages"], r["tasks"], planned=self.planned)
+            r["example_events"] = example_events(r["per_example"], r["stages"], r["tasks"], planned=self.planned,
+                                                 supersedes=self.supersedes)
         _write(r, self.run_dir)
         if self.state.is_main_process and not self.keep_checkpoints and k > 1:
             shutil.rmtree(self.ckpt(k - 1), ignore_errors=True)

@@ -24,7 +24,7 @@ from forgetbench.errors import ForgetbenchError
 
 #: Short names for labels.
 ABBREV = {"model_name_or_path": "base", "learning_rate": "lr", "on_policy_fraction": "opf", "max_steps": "steps",
-          "num_generations": "G", "samples_per_prompt": "k"}
+          "num_generations": "G", "samples_per_prompt": "k", "interactions_per_stage": "n"}
 
 
 @dataclasses.dataclass(frozen=True)

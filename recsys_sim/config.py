@@ -13,12 +13,12 @@ import yaml
 
 from forgetbench.errors import ForgetbenchError
 
-METHODS = ("ctr", "next_item", "ips", "onpolicy", "self_sup")
-SEGMENTS = ("cohort_a", "cohort_b", "cohort_a_rotated", "cohort_b_rotated")
+METHODS = ("ctr", "next_item", "ips", "onpolicy", "self_sup", "onpolicy_pg", "onpolicy_pos")
+SEGMENTS = ("cohort_a", "cohort_b", "cohort_c", "cohort_a_rotated", "cohort_b_rotated", "cohort_c_rotated")
 
 
 def _default_lr() -> dict[str, float]:
-    return {"ctr": 0.03, "next_item": 0.03, "ips": 0.03, "onpolicy": 0.03, "self_sup": 0.03}
+    return {m: 0.03 for m in METHODS}
 
 
 @dataclass
@@ -34,6 +34,7 @@ class RecsysConfig:
     users_per_cohort: int = 1000
     interest_concentration: float = 0.5   # Dirichlet total mass alpha (small = few strong tastes)
     cohort_b_new_share: float = 0.7  # share of cohort B's Dirichlet base measure on new categories
+    cohort_c_concentration: float = 5.0   # cohort C: broad tastes, Dirichlet(this * uniform over all)
     feature_noise: float = 0.3       # x_u = p_u + feature_noise * eps (observed features)
     rotation_shift: int = 1          # rotated interests: roll over the base categories by this
     rotation_strength: float = 1.0   # p' = (1 - s) p + s roll(p)
@@ -59,6 +60,9 @@ class RecsysConfig:
     kl_coef: float = 0.0             # onpolicy: + kl_coef * KL(pi || pi_stage_start)
     entropy_bonus: float = 0.0       # onpolicy: - entropy_bonus * H(pi)
     ips_cap: float = 10.0            # importance weight cap
+    ppo_epochs: int = 4              # onpolicy_pg / onpolicy_pos: passes over each round (x epochs_per_round)
+    baseline_steps: int = 50         # their learned click baseline: full-batch Adam steps per round
+    baseline_lr: float = 0.05
     # --- base policy (shared by every method of a seed) ---------------------------------------
     warmup_interactions: int = 2000  # uniform-random slates to cohort A; 0 = random init
     warmup_steps: int = 20
@@ -72,7 +76,7 @@ class RecsysConfig:
     max_pair_users: int = 500        # homogenisation: users used for the pairwise Jaccard
     num_threads: int = 1             # torch intra-op threads set by the learner (process-wide);
                                      # 0 = leave torch's setting. Small tensors: 1 is fastest.
-    stages: list = field(default_factory=lambda: ["cohort_a", "cohort_b", "cohort_a_rotated"])
+    stages: list = field(default_factory=lambda: ["cohort_a", "cohort_b", "cohort_c"])
 
     @property
     def n_items(self) -> int:
@@ -103,7 +107,8 @@ class RecsysConfig:
 
         for name in ("n_categories", "items_per_category", "dim", "users_per_cohort", "slate_size",
                      "rounds_per_stage", "interactions_per_stage", "epochs_per_round", "batch_size",
-                     "group_size", "warmup_steps", "random_slates", "max_pair_users"):
+                     "group_size", "warmup_steps", "random_slates", "max_pair_users", "ppo_epochs",
+                     "baseline_steps"):
             if getattr(self, name) < 1:
                 bad(name, "must be >= 1")
         if not 0 <= self.new_categories < self.n_categories:
@@ -119,8 +124,8 @@ class RecsysConfig:
                      "num_threads"):
             if getattr(self, name) < 0:
                 bad(name, "must be >= 0")
-        for name in ("interest_concentration", "logging_temperature", "ips_cap", "utility_scale",
-                     "warmup_lr"):
+        for name in ("interest_concentration", "cohort_c_concentration", "logging_temperature", "ips_cap", "utility_scale",
+                     "warmup_lr", "baseline_lr"):
             if getattr(self, name) <= 0:
                 bad(name, "must be > 0")
         if self.logging_policy not in ("epsilon", "boltzmann"):

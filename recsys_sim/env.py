@@ -8,10 +8,16 @@
   and true utility u_ui = utility_scale * <t_u, e_i> + b_i. The policy only sees noisy features
   x_u = p_u + feature_noise * eps_u.
 - Cohort A: m uniform over the base categories. Cohort B: ``cohort_b_new_share`` of m uniform over
-  the new categories, the rest over the base ones.
+  the new categories, the rest over the base ones. Cohort C: broad tastes, m uniform over every
+  category with total mass ``cohort_c_concentration`` (large: every user likes a bit of everything,
+  so item quality b_i weighs more than taste — a mainstream audience).
+- Cohorts are fixed once drawn: a later stage never changes an earlier cohort's users or tastes, so
+  a decline on an old cohort is forgetting.
 - Segment ``<cohort>_rotated``: the same users with interests rolled over the base categories,
   p' = (1 - s) p + s roll(p, shift). Features stay the old ones (concept drift: same users, new
-  tastes) unless ``rotate_features`` (then x = p' + the same noise: a covariate shift).
+  tastes) unless ``rotate_features`` (then x = p' + the same noise: a covariate shift). Training a
+  rotated segment *supersedes* its cohort's old segment (``RecsysEnv.supersedes``): the old tastes
+  are stale, so losing them is adaptation (``superseded_given_up``), not forgetting.
 
 The world depends only on (config, seed): every method of a seed sees the same world.
 """
@@ -69,6 +75,8 @@ class RecsysEnv:
         self.item_bias = torch.tensor(rng.standard_normal(N) * cfg.item_bias_std, dtype=torch.float32)
         self.offsets = clicks.position_offsets(cfg.slate_size, cfg.position_bias)
         self._cohorts = {c: self._draw_cohort(rng, c) for c in ("a", "b")}
+        # drawn after A and B from a generator of its own, so adding it changed neither of them
+        self._cohorts["c"] = self._draw_cohort(np.random.default_rng([seed, 1234, 3]), "c")
         self._segments: dict[str, Segment] = {}
         self._random_ctr: dict[tuple, float] = {}
 
@@ -81,6 +89,8 @@ class RecsysEnv:
         if cohort == "b" and cfg.new_categories:
             m *= 1.0 - cfg.cohort_b_new_share
             m[cfg.base_categories:] = cfg.cohort_b_new_share / cfg.new_categories
+        if cohort == "c":
+            m = np.full(cfg.n_categories, 1.0 / cfg.n_categories)
         return m
 
     def _draw_cohort(self, rng: np.random.Generator, cohort: str) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +98,8 @@ class RecsysEnv:
         m = self.cohort_measure(cohort)
         support = m > 0
         p = np.zeros((cfg.users_per_cohort, cfg.n_categories))
-        p[:, support] = rng.dirichlet(cfg.interest_concentration * m[support], cfg.users_per_cohort)
+        alpha = cfg.cohort_c_concentration if cohort == "c" else cfg.interest_concentration
+        p[:, support] = rng.dirichlet(alpha * m[support], cfg.users_per_cohort)
         eps = rng.standard_normal(p.shape) * cfg.feature_noise
         return p, eps
 
@@ -114,6 +125,13 @@ class RecsysEnv:
                 categories=torch.tensor(self.cohort_measure(cohort) > 0),
             )
         return self._segments[name]
+
+    @staticmethod
+    def supersedes(names: list[str]) -> dict[str, str]:
+        """``{"cohort_a_rotated": "cohort_a", ...}`` for the rotated segments among ``names`` whose
+        cohort's old segment is evaluated too: the same users, new tastes."""
+        return {n: n.removesuffix("_rotated") for n in names
+                if n.endswith("_rotated") and n.removesuffix("_rotated") in names}
 
     def available_items(self, trained: list[str]) -> torch.Tensor:
         """Catalogue (bool (N,)) after training ``trained``: base categories plus the categories of

@@ -28,6 +28,7 @@ import torch
 from forgetbench.errors import ForgetbenchError
 from forgetbench.measures.divergence import categorical_kl, categorical_reverse_kl, total_variation
 from recsys_sim import defects, learners
+from recsys_sim.policy_gradient import ClickBaseline
 from recsys_sim.config import METHODS, RecsysConfig
 from recsys_sim.env import RecsysEnv, segment_name
 from recsys_sim.policy import PolicyModel, greedy_slates
@@ -51,6 +52,7 @@ class RecsysLearner:
                                  cfg.init_std, seed)
         self.warm_stats = learners.warm_start(self.model, self.env, self.available, seed)
         self.base = copy.deepcopy(self.model).requires_grad_(False)
+        self.critic = ClickBaseline(cfg.n_categories, cfg.slate_size)   # onpolicy_pg / _pos only
         self.generator = torch.Generator().manual_seed(seed * 1_000_003 + 7)
 
     # ---- catalogue -------------------------------------------------------------------------
@@ -69,6 +71,10 @@ class RecsysLearner:
     # ---- Learner protocol ------------------------------------------------------------------
     def eval_names(self) -> list[str]:
         return list(self._names)
+
+    def supersedes(self) -> dict[str, str]:
+        """Rotated segment -> its cohort's old segment (scored as adaptation, not forgetting)."""
+        return self.env.supersedes(self._names)
 
     @torch.no_grad()
     def greedy(self, task: str) -> torch.Tensor:
@@ -94,7 +100,7 @@ class RecsysLearner:
         self._grow_catalogue(name)
         avail = self.env.available_items(self.trained + [name])
         stats = learners.train_stage(self.model, self.env, self.env.segment(name), self.method,
-                                     avail, self.generator)
+                                     avail, self.generator, self.critic)
         self.trained.append(name)
         return stats
 
@@ -161,7 +167,8 @@ class RecsysLearner:
         path.mkdir(parents=True, exist_ok=True)
         torch.save({"method": self.method, "seed": self.seed, "config": dataclasses.asdict(self.cfg),
                     "model": self.model.state_dict(), "base": self.base.state_dict(),
-                    "trained": list(self.trained), "generator": self.generator.get_state()},
+                    "trained": list(self.trained), "generator": self.generator.get_state(),
+                    "critic": self.critic.state_dict(), "critic_fitted": self.critic.fitted},
                    path / CHECKPOINT)
 
     def load(self, path: Path) -> None:
@@ -175,6 +182,8 @@ class RecsysLearner:
         self.model.load_state_dict(state["model"])
         self.base.load_state_dict(state["base"])
         self.trained = list(state["trained"])
+        self.critic.load_state_dict(state["critic"])
+        self.critic.fitted = state["critic_fitted"]
         self.generator.set_state(state["generator"])
 
 

@@ -16,6 +16,8 @@ with pi(i|u) = softmax of the policy scores over the catalogue and only clicked 
                 group, loss = -mean min(rho A, clip(rho, 1 +- eps) A) with rho = exp(log P(slate) -
                 log P_old(slate)) (exact Plackett-Luce log-probs; rho = 1 on a round's first step)
                 + kl_coef KL(pi || pi_stage_start) - entropy_bonus H(pi) (exact, over the catalogue).
+- ``onpolicy_pg``, ``onpolicy_pos``  one own slate per interaction, a learned click baseline, PPO
+                epochs; slate or clicked-position credit (``recsys_sim.policy_gradient``).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from typing import Callable
 import torch
 
 from forgetbench.measures.divergence import categorical_kl
-from recsys_sim import rollouts
+from recsys_sim import policy_gradient, rollouts
 from recsys_sim.config import RecsysConfig
 from recsys_sim.defects import entropy
 from recsys_sim.env import RecsysEnv, Segment
@@ -100,30 +102,42 @@ def loss_onpolicy(model, seg, d, cfg, available, ctx):
 
 
 LOSSES: dict[str, Callable] = {"ctr": loss_ctr, "next_item": loss_next_item, "ips": loss_ips,
-                               "self_sup": loss_next_item, "onpolicy": loss_onpolicy}
+                               "self_sup": loss_next_item, "onpolicy": loss_onpolicy,
+                               **{m: policy_gradient.loss_policy_gradient for m in policy_gradient.METHODS}}
 COLLECT: dict[str, Callable] = {"ctr": rollouts.log_off_policy, "next_item": rollouts.log_off_policy,
                                 "ips": rollouts.log_off_policy, "self_sup": rollouts.log_own_samples,
                                 "onpolicy": rollouts.log_groups}
 
 
+def _collect(method: str, critic, model, env, seg, available, n, generator) -> Logged:
+    if method in policy_gradient.METHODS:
+        cfg = env.cfg
+        return policy_gradient.collect(model, env, seg, available, n, generator, method, critic,
+                                       cfg.baseline_steps, cfg.baseline_lr)
+    return COLLECT[method](model, env, seg, available, n, generator)
+
+
 def train_stage(model: PolicyModel, env: RecsysEnv, seg: Segment, method: str,
-                available: torch.Tensor, generator: torch.Generator) -> dict:
-    """Run one stage of ``method`` on segment ``seg``; returns training stats."""
+                available: torch.Tensor, generator: torch.Generator,
+                critic: policy_gradient.ClickBaseline | None = None) -> dict:
+    """Run one stage of ``method`` on segment ``seg``; returns training stats. ``critic``: the
+    learned click baseline of ``onpolicy_pg`` / ``onpolicy_pos`` (kept by the learner)."""
     cfg: RecsysConfig = env.cfg
     opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rates[method])
     ctx: dict = {"ref": copy.deepcopy(model).requires_grad_(False)
-                 if method == "onpolicy" and cfg.kl_coef else None}
+                 if method == "onpolicy" and cfg.kl_coef else None, "method": method}
     per_round = cfg.interactions_per_stage // cfg.rounds_per_stage
     unit = cfg.group_size if method == "onpolicy" else 1      # interactions per data row
     rows_per_step = max(1, cfg.batch_size // unit)
+    epochs = cfg.epochs_per_round * (cfg.ppo_epochs if method in policy_gradient.METHODS else 1)
     steps, clicks, shown, losses = 0, 0.0, 0, []
     for _ in range(cfg.rounds_per_stage):
-        data = COLLECT[method](model, env, seg, available, per_round, generator)
+        data = _collect(method, critic, model, env, seg, available, per_round, generator)
         if method == "ctr" and "offset" not in ctx:
             ctx["offset"] = ctr_offset(model, seg, data)
         clicks += float((data.clicks >= 0).sum())
         shown += data.n_interactions
-        for _ in range(cfg.epochs_per_round):
+        for _ in range(epochs):
             order = torch.randperm(len(data), generator=generator)
             for idx in order.split(rows_per_step):
                 loss = LOSSES[method](model, seg, data.take(idx), cfg, available, ctx)

@@ -64,10 +64,10 @@ def gumbel_topk(scores: torch.Tensor, k: int, generator: torch.Generator,
     return torch.topk(s - neg_gumbel(s.shape, generator), k, dim=-1).indices
 
 
-def slate_log_prob(scores: torch.Tensor, slates: torch.Tensor) -> torch.Tensor:
-    """Exact Plackett-Luce log P(slate): sum_k [s_{s_k} - logsumexp_{j not in s_<k} s_j].
+def position_log_probs(scores: torch.Tensor, slates: torch.Tensor) -> torch.Tensor:
+    """Per-position Plackett-Luce log-probs log pi(s_k | s_<k) = s_{s_k} - logsumexp_{j not in s_<k} s_j.
 
-    ``scores`` (U, N), ``slates`` (U, K) -> (U,), or (U, G, K) -> (U, G). The remaining-mass
+    ``scores`` (U, N), ``slates`` (U, K) -> (U, K), or (U, G, K) -> (U, G, K). The remaining-mass
     normaliser is a masked logsumexp (no 1 - cumsum cancellation for peaked policies).
     """
     squeeze = slates.dim() == 2
@@ -79,5 +79,13 @@ def slate_log_prob(scores: torch.Tensor, slates: torch.Tensor) -> torch.Tensor:
     onehot = torch.nn.functional.one_hot(slates, s.shape[-1])              # (U, G, K, N)
     before = (onehot.cumsum(2) - onehot).to(torch.bool)                     # chosen at j < k
     rest = s.unsqueeze(2).masked_fill(before, float("-inf"))
-    out = (chosen - torch.logsumexp(rest, -1)).sum(-1)
+    out = chosen - torch.logsumexp(rest, -1)
     return out.squeeze(1) if squeeze else out
+
+
+def slate_log_prob(scores: torch.Tensor, slates: torch.Tensor) -> torch.Tensor:
+    """Exact Plackett-Luce log P(slate) = sum_k log pi(s_k | s_<k) (``position_log_probs``).
+
+    ``scores`` (U, N), ``slates`` (U, K) -> (U,), or (U, G, K) -> (U, G).
+    """
+    return position_log_probs(scores, slates).sum(-1)

@@ -33,7 +33,9 @@ from recsys_sim.sampler import SlateSampler
 class Logged:
     """Interactions of one round. ``slates`` (n, K) or (n, G, K) for on-policy groups; ``clicks``
     the clicked position (-1 none); ``propensity`` beta of each slate item (n, K) (off-policy);
-    ``reward`` (n, G) and ``old_logp`` (n, G) for on-policy groups."""
+    ``reward`` (n, G) and ``old_logp`` (n, G) for on-policy groups; for single own slates
+    (``policy_gradient``) ``reward`` and ``old_logp`` are per position (n, K) and ``advantage``
+    (n, K) or (n,)."""
 
     users: torch.Tensor
     slates: torch.Tensor
@@ -41,6 +43,7 @@ class Logged:
     propensity: torch.Tensor | None = None
     reward: torch.Tensor | None = None
     old_logp: torch.Tensor | None = None
+    advantage: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.users.shape[0]
@@ -48,7 +51,7 @@ class Logged:
     def take(self, idx: torch.Tensor) -> "Logged":
         pick = lambda t: None if t is None else t[idx]  # noqa: E731
         return Logged(self.users[idx], self.slates[idx], self.clicks[idx], pick(self.propensity),
-                      pick(self.reward), pick(self.old_logp))
+                      pick(self.reward), pick(self.old_logp), pick(self.advantage))
 
     @property
     def n_interactions(self) -> int:

@@ -3,7 +3,8 @@ import pytest
 
 from forgetbench.measures.continual import continual_metrics, metric_definitions, stage_columns
 
-KEYS = ["avg_accuracy", "bwt", "fwt", "forgetting", "old_task_decline", "new_task_gain", "prior_decline"]
+KEYS = ["avg_accuracy", "bwt", "fwt", "forgetting", "old_task_decline", "new_task_gain", "prior_decline",
+        "superseded_given_up"]
 
 
 def check(got, want):
@@ -132,3 +133,34 @@ def test_partial_matrix_with_planned_stages_agrees_with_the_final_one():
     # without `planned`, b counts as a prior skill at stage 1: (0.9-0.7 + 0.5-0.1) / 2
     assert continual_metrics(R[:2], stages[:2], tasks)["old_task_decline"] == pytest.approx([0.3])
     assert final["old_task_decline"] == pytest.approx([0.2, ((0.9 - 0.6) + (0.6 - 0.4)) / 2])
+
+
+def test_superseded_column_is_adaptation_not_forgetting():
+    # a (stage 1), b (stage 2), a_rot (stage 3) supersedes a: the same users with new tastes.
+    tasks = ["a", "b", "a_rot"]
+    stages = ["base", "a", "b", "a_rot"]
+    R = [[0.2, 0.1, 0.3],
+         [0.8, 0.2, 0.4],
+         [0.7, 0.9, 0.3],
+         [0.3, 0.6, 0.9]]
+    plain = continual_metrics(R, stages, tasks, planned=stages[1:])
+    m = continual_metrics(R, stages, tasks, planned=stages[1:], supersedes={"a_rot": "a"})
+    # without supersedes, stage 3 charges a's lost 0.8 -> 0.3 as forgetting: ((0.8-0.3) + (0.9-0.6)) / 2
+    assert plain["old_task_decline"][2] == pytest.approx(0.4)
+    # with it, only b is old at stage 3; a is given up: ref 0.8 (trained at stage 1) - 0.3
+    assert m["old_task_decline"][0] is None                  # nothing is old after stage 1
+    assert m["old_task_decline"][1:] == pytest.approx([0.8 - 0.7, 0.9 - 0.6])
+    assert m["superseded_given_up"][:2] == [None, None]
+    assert m["superseded_given_up"][2] == pytest.approx(0.5)
+    # stages 1-2 unchanged; the GEM metrics do not depend on the old-task set
+    assert m["old_task_decline"][:2] == plain["old_task_decline"][:2]
+    assert m["bwt"] == plain["bwt"] and m["forgetting"] == plain["forgetting"]
+
+
+def test_superseded_untrained_column_references_the_base_row():
+    # p is evaluated, never trained; "p_rot" supersedes it: given up vs the base row.
+    tasks, stages = ["p", "p_rot"], ["base", "p_rot"]
+    R = [[0.9, 0.2], [0.4, 0.8]]
+    m = continual_metrics(R, stages, tasks, supersedes={"p_rot": "p"})
+    assert m["old_task_decline"] == [None] and m["prior_decline"] == [None]
+    assert m["superseded_given_up"] == pytest.approx([0.5])

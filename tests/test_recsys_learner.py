@@ -28,7 +28,7 @@ def test_each_method_improves_its_own_segment(method):
 def test_protocol_outputs_and_catalogue_growth():
     learner = make_learner(SMALL, "next_item", 0)
     names = learner.eval_names()
-    assert names == default_stages(SMALL) == ["cohort_a", "cohort_b", "cohort_a_rotated"]
+    assert names == default_stages(SMALL) == ["cohort_a", "cohort_b", "cohort_c"]
     acc = learner.evaluate()
     assert set(acc) == set(names) and all(0.0 <= v <= 1.0 for v in acc.values())
     # base vs itself: every divergence is exactly zero; no old segments -> None
@@ -98,10 +98,15 @@ def test_shipped_config_is_valid():
     assert cfg.domain == "recsys" and rc.stages == cfg.tasks
     assert set(cfg.methods) == set(METHODS)
     assert len(cfg.seeds) >= 5                          # the verdict needs >= 5 seeds
-    # every learner the Conjecture compares is swept over the same learning rates
+    # every learner the Conjecture compares is swept over the same learning rates and budgets
     grids = {f["method"]: f["grid"][f"recsys.learning_rates.{f['method']}"] for f in cfg.sweep}
-    assert set(grids) == set(METHODS)
-    assert all(grids[m] == grids["ctr"] for m in ("next_item", "ips", "onpolicy"))
+    budgets = {f["method"]: f["grid"]["recsys.interactions_per_stage"] for f in cfg.sweep}
+    assert set(grids) == set(METHODS) and len(budgets["ctr"]) >= 3
+    assert all(grids[m] == grids["ctr"] and budgets[m] == budgets["ctr"]
+               for m in ("next_item", "ips", "onpolicy", "onpolicy_pg", "onpolicy_pos"))
+    assert budgets["self_sup"] == budgets["ctr"]
+    # old cohorts keep their tastes: no rotated segment in the default sequence
+    assert not any(s.endswith("_rotated") for s in rc.stages)
     smoke = load_config(["--config", str(path.with_name("recsys_smoke.yaml"))])
     assert smoke.domain == "recsys" and RecsysConfig.from_dict(smoke.recsys).stages == smoke.tasks
     assert {"ctr", "next_item", "ips", "onpolicy"} <= set(smoke.methods)
@@ -111,8 +116,8 @@ def test_bad_inputs_raise_forgetbench_errors(tmp_path):
     with pytest.raises(ForgetbenchError, match="did you mean"):
         make_learner(SMALL, "onpolcy", 0)
     learner = make_learner(SMALL, "ctr", 0)
-    with pytest.raises(ForgetbenchError, match="cohort_c"):
-        learner.train_stage("cohort_c", 1)
+    with pytest.raises(ForgetbenchError, match="cohort_d"):
+        learner.train_stage("cohort_d", 1)
     with pytest.raises(ForgetbenchError, match="no checkpoint"):
         learner.load(tmp_path / "missing")
 

@@ -13,7 +13,7 @@ Pure Python (``math`` only); every value is a plain ``float`` or ``None`` (never
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Mapping, Sequence
 
 __all__ = ["continual_metrics", "metric_definitions", "reference_rows", "stage_columns"]
 
@@ -28,7 +28,13 @@ _DEFINITIONS = {
                         "skills (ref = R[0][j]) and tasks trained before k (ref = R[s][j], s = their "
                         "latest training stage before k), excluding the task trained at k.",
     "new_task_gain": "Per stage k: R[k][k] - R[0][k] (accuracy gained on the task trained at k).",
-    "prior_decline": "Per stage k: mean over prior skills (never trained) of R[0][j] - R[k][j].",
+    "prior_decline": "Per stage k: mean over prior skills (never trained, not superseded) of "
+                     "R[0][j] - R[k][j].",
+    "superseded_given_up": "Per stage k: mean over the columns superseded by stage k or earlier (the same "
+                           "users' stale tastes, e.g. cohort_a once cohort_a_rotated is trained) of "
+                           "ref_j - R[k][j], ref_j = its reference row when it was superseded; None when "
+                           "nothing is superseded. Superseded columns are not old tasks (adaptation, not "
+                           "forgetting).",
 }
 
 
@@ -84,23 +90,45 @@ def _prior_columns(cols: list[int], tasks: Sequence[str], planned: Sequence[str]
     return [j for j in range(len(tasks)) if j not in set(cols) | later]
 
 
-def reference_rows(stages: Sequence[str], tasks: Sequence[str], planned: Sequence[str] = ()) -> list[dict]:
-    """Per stage k = 1..T, the old tasks' reference rows ``{column j: row s}``: s = 0 for a prior skill,
-    s = the latest stage before k that trained j otherwise; the task trained at k is not old."""
+def _superseded_at(cols: list[int], tasks: Sequence[str], supersedes: Mapping[str, str]) -> dict[int, int]:
+    """column j -> the first stage k whose task supersedes it (``supersedes``: task -> column)."""
+    out: dict[int, int] = {}
+    for k, c in enumerate(cols, 1):
+        old = supersedes.get(tasks[c])
+        if old in tasks and tasks.index(old) not in out:
+            out[tasks.index(old)] = k
+    return out
+
+
+def _references(stages, tasks, planned, supersedes) -> list[tuple[dict, dict]]:
+    """Per stage k: (old tasks' reference rows, superseded columns' reference rows)."""
     cols = stage_columns(stages, tasks)
     prior = _prior_columns(cols, tasks, planned)
+    stale_from = _superseded_at(cols, tasks, supersedes)
     out, last_trained = [], {}                    # column -> latest stage (< k) that trained it
     for k, c in enumerate(cols, 1):
         refs = {j: 0 for j in prior}
         refs.update(last_trained)
         refs.pop(c, None)
-        out.append(refs)
-        last_trained[c] = k
+        stale = {j: s for j, s in refs.items() if stale_from.get(j, k + 1) <= k}
+        out.append(({j: s for j, s in refs.items() if j not in stale}, stale))
+        if c not in stale_from or stale_from[c] > k:
+            last_trained[c] = k
     return out
 
 
+def reference_rows(stages: Sequence[str], tasks: Sequence[str], planned: Sequence[str] = (),
+                   supersedes: Mapping[str, str] | None = None) -> list[dict]:
+    """Per stage k = 1..T, the old tasks' reference rows ``{column j: row s}``: s = 0 for a prior skill,
+    s = the latest stage before k that trained j otherwise; the task trained at k is not old, nor is a
+    column superseded by a task trained at k or before (``supersedes``: task -> the column whose
+    users' tastes it replaces)."""
+    return [old for old, _ in _references(stages, tasks, planned, supersedes or {})]
+
+
 def continual_metrics(R: Sequence[Sequence[float]], stages: Sequence[str],
-                      tasks: Sequence[str], planned: Sequence[str] = ()) -> dict:
+                      tasks: Sequence[str], planned: Sequence[str] = (),
+                      supersedes: Mapping[str, str] | None = None) -> dict:
     """All continual metrics of :func:`metric_definitions` for one accuracy matrix.
 
     ``R``: (T+1) x len(tasks), row 0 = base, row k = after training stage k.
@@ -110,6 +138,7 @@ def continual_metrics(R: Sequence[Sequence[float]], stages: Sequence[str],
     With T == 0 (base only) scalars are ``None`` and lists empty. ``planned`` names the stages of the
     whole sequence when ``R`` is partial (a run in progress): a column trained only at a later stage
     is then neither a prior skill nor an old task yet, so partial and final metrics agree.
+    ``supersedes`` (task -> column): see ``reference_rows``; adds ``superseded_given_up``.
     """
     cols = stage_columns(stages, tasks)          # cols[k-1] = col(k)
     R = _validate(R, stages, tasks)
@@ -117,6 +146,7 @@ def continual_metrics(R: Sequence[Sequence[float]], stages: Sequence[str],
     col = [None] + cols                           # col[k] for k = 1..T
     trained = sorted(set(cols))
     prior = _prior_columns(cols, tasks, planned)
+    stale_from = _superseded_at(cols, tasks, supersedes or {})
 
     avg_accuracy = _mean([R[T][j] for j in trained]) if T else None
     bwt = fwt = forgetting = None
@@ -126,12 +156,13 @@ def continual_metrics(R: Sequence[Sequence[float]], stages: Sequence[str],
         forgetting = _mean([max(R[l][col[j]] for l in range(j, T)) - R[T][col[j]]
                             for j in range(1, T)])
 
-    old_task_decline, new_task_gain, prior_decline = [], [], []
-    for k, ref_rows in enumerate(reference_rows(stages, tasks, planned), 1):
+    old_task_decline, new_task_gain, prior_decline, given_up = [], [], [], []
+    for k, (ref_rows, stale) in enumerate(_references(stages, tasks, planned, supersedes or {}), 1):
         old_task_decline.append(_mean([R[s][j] - R[k][j] for j, s in ref_rows.items()]))
+        given_up.append(_mean([R[s][j] - R[k][j] for j, s in stale.items()]))
         new_task_gain.append(R[k][col[k]] - R[0][col[k]])
-        prior_decline.append(_mean([R[0][j] - R[k][j] for j in prior]))
+        prior_decline.append(_mean([R[0][j] - R[k][j] for j in prior if stale_from.get(j, k + 1) > k]))
 
     return dict(avg_accuracy=avg_accuracy, bwt=bwt, fwt=fwt, forgetting=forgetting,
                 old_task_decline=old_task_decline, new_task_gain=new_task_gain,
-                prior_decline=prior_decline)
+                prior_decline=prior_decline, superseded_given_up=given_up)

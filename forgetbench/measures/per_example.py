@@ -14,7 +14,7 @@ same number of examples; the events show how much churn a small mean decline can
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from forgetbench.measures.continual import reference_rows
 
@@ -27,12 +27,13 @@ def correctness(scores: Sequence[float]) -> str:
 
 
 def example_events(C: Sequence[dict], stages: Sequence[str], tasks: Sequence[str],
-                   planned: Sequence[str] = ()) -> dict[str, list[int]]:
-    """The lists of :data:`EVENTS`, entry k-1 for stage k; a task missing from a row counts nothing."""
+                   planned: Sequence[str] = (), supersedes: Mapping[str, str] | None = None) -> dict[str, list[int]]:
+    """The lists of :data:`EVENTS`, entry k-1 for stage k; a task missing from a row counts nothing.
+    ``planned`` and ``supersedes``: as in ``continual.reference_rows``."""
     if len(C) != len(stages):
         raise ValueError(f"per_example has {len(C)} rows but there are {len(stages)} stages")
     out = {name: [] for name in EVENTS}
-    for k, refs in enumerate(reference_rows(stages, tasks, planned), 1):
+    for k, refs in enumerate(reference_rows(stages, tasks, planned, supersedes), 1):
         forgot = learned = n = 0
         for j, s in refs.items():
             ref, now = C[s].get(tasks[j]), C[k].get(tasks[j])
