@@ -19,9 +19,9 @@ from pathlib import Path
 
 from forgetbench.errors import ForgetbenchError
 from forgetbench.measures.continual import metric_definitions
-from forgetbench.report_conjecture import conjecture_section
 from forgetbench.report_events import events_section
 from forgetbench.report_razor import sweep_section
+from forgetbench.report_recsys import recsys_sections
 from forgetbench.report_plots import (
     PREDICTORS, mean_results, plot_decline, plot_heatmap, plot_pareto, plot_per_layer,
     plot_predictors, predictor_r2, slug,
@@ -180,7 +180,7 @@ def _experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str,
                   "(`merged` = base + LoRA delta merged after each stage).", ""]
     lines += [f"**{verdict(groups)}**", ""]
     if "recsys" in domain:
-        lines += conjecture_section(runs, out_dir) + [""]
+        lines += recsys_sections(runs, out_dir, prefix) + [""]
     lines += ["### Summary", ""] + _summary_section(groups, defs)
 
     r2 = predictor_r2(runs)
