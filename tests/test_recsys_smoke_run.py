@@ -22,13 +22,14 @@ def test_recsys_smoke_config_end_to_end(tmp_path):
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     files = sorted(out.rglob("results.json"))
-    # 4 learners x 2 learning rates x 2 seeds
-    assert len(files) == 16
-    stages = ["cohort_a", "cohort_b", "cohort_a_rotated"]
+    # (3 learners x 2 learning rates x 2 budgets + 2 learners x 2 learning rates) x 2 seeds
+    assert len(files) == 32
+    stages = ["cohort_a", "cohort_b", "cohort_c"]
     for f in files:
         r = json.loads(f.read_text())
         assert r["domain"] == "recsys" and r["experiment"] == "recsys_smoke" and r["complete"] is True
-        assert r["method"] in {"ctr", "next_item", "ips", "onpolicy"} and r["family"] == r["method"]
+        assert r["method"] in {"ctr", "next_item", "ips", "onpolicy", "onpolicy_pos"} and r["family"] == r["method"]
+        assert r["train_stats"][-1]["interactions"] in (1024, 2048)
         assert r["stages"] == ["base", *stages] and r["tasks"] == stages
         acc = r["accuracy"]
         assert len(acc) == 4 and all(len(row) == 3 and all(0 <= v <= 1 for v in row) for row in acc)
@@ -49,3 +50,6 @@ def test_recsys_smoke_config_end_to_end(tmp_path):
     calls = [c for c in ("supported", "refuted", "inconclusive") for _ in range(sec.count(f"**{c}**"))]
     assert len(calls) >= 6
     assert "matched new-segment CTR/oracle" in sec       # the smoke config has a sweep
+    budget = md.split("### Sample efficiency and matched CTR in the high range")[1].split("###")[0]
+    assert "| onpolicy_pos | 1,024 |" in budget and "| onpolicy_pos | 2,048 |" in budget
+    assert (out / "plots" / "sample_efficiency.png").is_file()
