@@ -275,3 +275,23 @@ def test_a_resumed_run_reuses_the_stage_teacher(tmp_path):
     resumed = results(tmp_path / "cut", "kd")
     assert resumed["train_stats"][1]["teacher"]["reused"] and not full["train_stats"][1]["teacher"]["reused"]
     assert resumed["accuracy"] == full["accuracy"]
+
+
+def test_two_processes(tmp_path):
+    """Every spectrum method in the 2-process run (gloo on CPU): one stage, the contract, world size 2."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1", WANDB_MODE="offline")
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           str(ROOT / "forgetbench" / "run.py"), *SMOKE, "--output_dir", str(tmp_path), "--max_steps", "2",
+           "--methods", *METHODS]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    for method in METHODS:
+        r = results(tmp_path, method)
+        assert r["world_size"] == 2 and r["complete"] and len(r["accuracy"]) == 2, method
+        assert r["train_stats"][0]["prompts"] == 16
+    assert (tmp_path / "kd" / "seed0" / "teachers" / "stage1" / "teacher.json").is_file()
