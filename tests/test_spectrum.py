@@ -295,3 +295,14 @@ def test_two_processes(tmp_path):
         assert r["world_size"] == 2 and r["complete"] and len(r["accuracy"]) == 2, method
         assert r["train_stats"][0]["prompts"] == 16
     assert (tmp_path / "kd" / "seed0" / "teachers" / "stage1" / "teacher.json").is_file()
+
+
+def test_new_sections_at_their_defaults_keep_old_fingerprints():
+    """Runs stored before the spectrum's config sections existed still resume (same fingerprint)."""
+    from forgetbench.sequence import fingerprint
+
+    cfg = load_config(["--config", str(ROOT / "configs" / "default.yaml")]).to_dict()
+    old = {k: v for k, v in cfg.items() if k not in ("rloo", "dpo", "online_dpo", "kd", "opd", "expert", "sdft")}
+    assert fingerprint(cfg) == fingerprint(old)
+    changed = load_config(["--config", str(ROOT / "configs" / "default.yaml"), "--kd.learning_rate", "1e-3"]).to_dict()
+    assert fingerprint(changed) != fingerprint(old)
