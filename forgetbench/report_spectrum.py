@@ -46,8 +46,11 @@ def spectrum_rows(runs: list[Run], n_targets: int = 3) -> list[list[str]]:
             for a in targets:
                 d_off, d_on = _per_seed_decline(fams[off], a), _per_seed_decline(fams[on], a)
                 effect = [d_on[s] - d_off[s] for s in d_off if s in d_on]
+                short = [m for m, d in ((off, d_off), (on, d_on)) if not d]
                 rows.append([tasks, objective, pair, f"{a:.3f}", _fmt_n(mean_ci(d_off.values()), n_all),
-                             _fmt_n(mean_ci(d_on.values()), n_all), _fmt_n(mean_ci(effect), n_all)])
+                             _fmt_n(mean_ci(d_on.values()), n_all),
+                             _fmt_n(mean_ci(effect), n_all) if effect else
+                             f"— ({' and '.join(short)}: the frontier does not reach this accuracy)"])
     return rows
 
 

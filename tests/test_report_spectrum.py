@@ -55,6 +55,15 @@ def test_on_minus_off_at_matched_accuracy_by_hand():
     assert not any(k[0].startswith("sft") for k in rows)  # no sft / rft runs: no row
 
 
+def test_a_member_whose_frontier_misses_the_accuracy_is_named():
+    pts = {("dpo", "a", 0): (0.5, 0.3), ("dpo", "b", 0): (0.9, 0.1),  # (0.9, 0.1) dominates: frontier = x 0.9 only
+           ("online_dpo", "a", 0): (0.6, 0.1), ("online_dpo", "b", 0): (0.8, 0.2)}
+    rows = spectrum_rows([Run(Path(f"{m}/{lab}/seed{s}"), run(m, lab, s, *v)) for (m, lab, s), v in pts.items()])
+    assert [r[3] for r in rows] == ["0.600", "0.700", "0.800"]
+    assert rows[0][4] == "—" and rows[0][5] == "0.100"
+    assert rows[0][6] == "— (dpo: the frontier does not reach this accuracy)"
+
+
 def test_section_in_report(tmp_path):
     for (m, lab, s), v in POINTS.items():
         d = tmp_path / m / lab / f"seed{s}"
