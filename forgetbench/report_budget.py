@@ -29,7 +29,7 @@ from forgetbench.report_runs import Run  # noqa: E402
 from forgetbench.report_stats import mean_ci, num  # noqa: E402
 from forgetbench.report_verdict import frontier, verdict  # noqa: E402
 
-HIGH_TARGETS = (0.80, 0.85, 0.90, 0.93)
+HIGH_TARGETS = (0.80, 0.84, 0.88, 0.90, 0.92)
 #: (prediction tag, metric): the forgetting and exposure predictions, off-policy minus on-policy.
 MATCHED = tuple(p for p in PREDICTIONS if p.tag in ("a", "b", "c"))
 
