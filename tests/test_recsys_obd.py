@@ -203,3 +203,18 @@ def test_obd_learner_protocol_end_to_end():
     assert set(extras["defects"]) >= {"coverage", "popularity_lift", "exposure_gini", "entropy"}
     div = learner.divergences("women", ["men"])
     assert div["old_task_forward_kl"] > 0
+
+
+def test_shipped_obd_config_validates():
+    from forgetbench.config import load_config
+
+    cfg = load_config(["--config", "configs/recsys_obd.yaml"])
+    rc = RecsysConfig.from_dict(cfg.recsys)
+    assert rc.world == "obd" and rc.stages == cfg.tasks == ["men", "women"] and len(cfg.seeds) >= 5
+
+
+def test_offline_cli_without_obp_exits_2(monkeypatch, capsys):
+    monkeypatch.setattr(obd_data.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SystemExit) as e:
+        obd_offline.main(["--campaigns", "men", "--seeds", "0"])
+    assert e.value.code == 2 and "pip install --no-deps obp" in capsys.readouterr().err
