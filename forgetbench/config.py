@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from forgetbench.config_methods import (SPECTRUM_METHODS, DPOParams, ExpertParams, KDParams, OnlineDPOParams,
+                                        OPDParams, RLOOParams, SDFTParams, validate_spectrum)
 from forgetbench.config_parse import build_dataclass, load_yaml, parse_cli, yaml_line
 from forgetbench.errors import ForgetbenchError
 
-LLM_METHODS = ("sft", "grpo", "rft")
+LLM_METHODS = ("sft", "grpo", "rft") + SPECTRUM_METHODS
 
 
 @dataclass
@@ -89,7 +91,7 @@ class Config:
     prior_tasks: list[str] = field(default_factory=lambda: ["copy", "reverse", "add"])
     #: Options per task name, e.g. ``{sum_to: {teacher: hard}}``.
     task_options: dict[str, dict] = field(default_factory=dict)
-    methods: list[str] = field(default_factory=lambda: list(LLM_METHODS))
+    methods: list[str] = field(default_factory=lambda: ["sft", "grpo", "rft"])
     seeds: list[int] = field(default_factory=lambda: [0])
     #: Optimizer steps per stage; every method sees ``max_steps * prompts_per_step`` prompts per stage.
     max_steps: int = 100
@@ -120,6 +122,14 @@ class Config:
     sft: SFTParams = field(default_factory=SFTParams)
     grpo: GRPOParams = field(default_factory=GRPOParams)
     rft: RFTParams = field(default_factory=RFTParams)
+    rloo: RLOOParams = field(default_factory=RLOOParams)
+    dpo: DPOParams = field(default_factory=DPOParams)
+    online_dpo: OnlineDPOParams = field(default_factory=OnlineDPOParams)
+    kd: KDParams = field(default_factory=KDParams)
+    opd: OPDParams = field(default_factory=OPDParams)
+    #: The ``teacher: expert`` recipe of ``kd`` and ``opd``.
+    expert: ExpertParams = field(default_factory=ExpertParams)
+    sdft: SDFTParams = field(default_factory=SDFTParams)
     eval: EvalParams = field(default_factory=EvalParams)
     kl: KLParams = field(default_factory=KLParams)
     #: Overrides of the embedded base's recipe (``forgetbench.llm.tiny_base.BaseRecipe`` fields).
@@ -199,6 +209,7 @@ def validate(cfg: Config) -> None:
         fail(f"grpo.num_generations must be >= 2 (group-relative advantages), got {cfg.grpo.num_generations}")
     if cfg.grpo.beta < 0:
         fail(f"grpo.beta must be >= 0, got {cfg.grpo.beta}")
+    validate_spectrum(cfg, fail)
     if cfg.dtype not in ("auto", "float32", "bfloat16", "float16"):
         fail(f"dtype must be auto, float32, bfloat16 or float16, got {cfg.dtype!r}")
     for name in ("chat_template", "overlap_measurement"):

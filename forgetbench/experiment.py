@@ -33,7 +33,13 @@ def _llm_factory(cfg: Config):
 
         require_gguf(f"gguf_file {cfg.gguf_file!r}")
     model_path = resolve_model_path(cfg.model_name_or_path, cfg.base_recipe, cfg.gguf_file)
-    return (lambda method, seed, callbacks: LLMLearner(cfg, method, seed, model_path, callbacks)), model_path
+    from forgetbench.config_methods import TEACHER_METHODS
+    from forgetbench.llm.methods.teacher import check_teacher
+
+    for m in set(cfg.methods) & set(TEACHER_METHODS):  # a missing teacher fails here, before any run starts
+        check_teacher(m, getattr(cfg, m).teacher)
+    return (lambda method, seed, callbacks, run_dir=None: LLMLearner(cfg, method, seed, model_path, callbacks,
+                                                                      run_dir)), model_path
 
 
 def _recsys_factory(cfg: Config):
@@ -42,7 +48,7 @@ def _recsys_factory(cfg: Config):
     for m in cfg.methods:
         if m not in METHODS:
             raise ForgetbenchError(f"config: unknown recsys method {m!r}; known: {', '.join(METHODS)}")
-    return (lambda method, seed, callbacks: make_learner(cfg.recsys, method, seed)), "recsys_sim"
+    return (lambda method, seed, callbacks, run_dir=None: make_learner(cfg.recsys, method, seed)), "recsys_sim"
 
 
 def init_processes() -> PartialState:
@@ -94,7 +100,7 @@ def run_one(cfg: Config, point, seed: int, out: Path, made=None) -> dict:
         pcfg.to_dict(), domain=cfg.domain, method=point.method, seed=seed, tasks=pcfg.stage_tasks(),
         run_dir=point.run_dir(out, seed), overwrite=cfg.overwrite,
         keep_checkpoints=cfg.keep_checkpoints, tracker=tracker, header=header,
-        make_learner=lambda: factory(point.method, seed, [tracker.callback()]))
+        make_learner=lambda: factory(point.method, seed, [tracker.callback()], point.run_dir(out, seed)))
     heatmap = None
     if tracker.enabled:
         from forgetbench.report_plots import plot_heatmap

@@ -22,6 +22,12 @@ INSTALL = "pip install -e '.[ray]'"
 
 
 def require_ray():
+    """Import Ray with the log settings a sweep needs. ``RAY_DEDUP_LOGS`` is read when Ray is
+    imported, so it is set before: otherwise two runs' similar stage lines are merged into one
+    ``[repeated 2x across cluster]`` line (with colour codes) and a run's own line is lost."""
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")        # every run's own stage lines, each with its name
+    if not console.bars_enabled():
+        os.environ.setdefault("RAY_COLOR_PREFIX", "0")  # no colour codes in logs
     try:
         import ray
     except ImportError:
@@ -88,9 +94,6 @@ def _init(ray, cfg) -> None:
         return
     address = cfg.ray.address or os.environ.get("RAY_ADDRESS")
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a local instance for one user
-    os.environ.setdefault("RAY_DEDUP_LOGS", "0")        # every run's own stage lines, each with its name
-    if not console.bars_enabled():
-        os.environ.setdefault("RAY_COLOR_PREFIX", "0")  # no colour codes in logs
     kwargs = dict(include_dashboard=False, log_to_driver=True, logging_level="WARNING")
     if address:
         ray.init(address=address, **kwargs)

@@ -22,6 +22,7 @@ from forgetbench.measures.continual import metric_definitions
 from forgetbench.report_events import events_section
 from forgetbench.report_razor import sweep_section
 from forgetbench.report_recsys import recsys_sections
+from forgetbench.report_spectrum import spectrum_section
 from forgetbench.report_plots import (
     PREDICTORS, mean_results, plot_decline, plot_heatmap, plot_pareto, plot_per_layer,
     plot_predictors, predictor_r2, slug,
@@ -197,7 +198,7 @@ def _experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str,
                       "policy's ratio is shown beside it."]
     lines += _matrix_section(groups) + events_section(groups)
     lines += _defects_section(groups)
-    lines += sweep_section(runs, out_dir, prefix)
+    lines += sweep_section(runs, out_dir, prefix) + spectrum_section(runs)
 
     made: list[tuple[str, Path | None]] = []
     for g, rs in groups.items():

@@ -25,11 +25,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 from forgetbench.report_conjecture import (  # noqa: E402
     NEW_CTR, OFF_POLICY, ONPOLICY, PREDICTIONS, compared, eligible, metric_value, points_of,
 )
+from forgetbench.report_plots import _legend, _save  # noqa: E402
 from forgetbench.report_runs import Run  # noqa: E402
 from forgetbench.report_stats import mean_ci, num  # noqa: E402
 from forgetbench.report_verdict import frontier, verdict  # noqa: E402
 
-HIGH_TARGETS = (0.80, 0.85, 0.90, 0.93)
+HIGH_TARGETS = (0.80, 0.84, 0.88, 0.90, 0.92)
 #: (prediction tag, metric): the forgetting and exposure predictions, off-policy minus on-policy.
 MATCHED = tuple(p for p in PREDICTIONS if p.tag in ("a", "b", "c"))
 
@@ -131,13 +132,8 @@ def plot_efficiency(rows: dict[str, list[tuple]], path: Path, title: str) -> Pat
     ax.set_ylabel("final new-segment CTR / oracle (best lr)")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    _legend(ax)
+    return _save(fig, path)
 
 
 def _ci(c) -> str:

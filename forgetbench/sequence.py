@@ -31,8 +31,21 @@ NON_SEMANTIC = ("overwrite", "report_to", "list_tasks", "debug", "max_stages", "
 TRAIN_STATS = "train_stats.json"
 
 
+def _default_sections() -> dict:
+    """Config sections added after runs were stored (the on-policy spectrum's): left out of the
+    fingerprint while at their defaults, so that adding them does not orphan finished runs."""
+    import dataclasses
+
+    from forgetbench import config_methods as cm
+
+    return {name: dataclasses.asdict(cls()) for name, cls in (
+        ("rloo", cm.RLOOParams), ("dpo", cm.DPOParams), ("online_dpo", cm.OnlineDPOParams), ("kd", cm.KDParams),
+        ("opd", cm.OPDParams), ("expert", cm.ExpertParams), ("sdft", cm.SDFTParams))}
+
+
 def fingerprint(config: dict) -> str:
-    kept = {k: v for k, v in config.items() if k not in NON_SEMANTIC}
+    defaults = _default_sections()
+    kept = {k: v for k, v in config.items() if k not in NON_SEMANTIC and not (k in defaults and v == defaults[k])}
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -76,3 +76,18 @@ def test_learner_feeds_templated_prompts_and_scores_raw_ones(chat_base, monkeypa
     assert stats["sft_rows"] == 16 and stats["final_loss"] > 0
     assert seen[0]["prompt"].startswith("[user]sm:") and seen[0]["prompt"].endswith(":</s>[assistant]")
     assert run_header(cfg, str(chat_base))["chat_template"] is True
+
+
+@pytest.mark.parametrize("method", ["rloo", "dpo", "online_dpo", "kd", "opd", "sdft"])
+def test_spectrum_methods_train_on_templated_prompts(chat_base, method, monkeypatch):
+    """Each spectrum method gets the chat-formatted rows (``raw_prompt`` kept for the task's score)."""
+    import forgetbench.llm.methods.spectrum as spectrum
+    from forgetbench.llm.learner import LLMLearner
+
+    seen = []
+    real = spectrum.TRAIN[method]
+    monkeypatch.setitem(spectrum.TRAIN, method, lambda s: seen.append(s.rows[0]) or real(s))
+    cfg = load_config(["--config", "configs/smoke.yaml", "--model_name_or_path", str(chat_base),
+                       "--methods", method, "--max_steps", "1"])
+    stats = LLMLearner(cfg, method, 0, str(chat_base)).train_stage("sum_to", 1)
+    assert seen[0]["prompt"] == f"[user]{seen[0]['raw_prompt']}</s>[assistant]" and stats["prompts"] == 8

@@ -32,7 +32,7 @@ def test_cli_overrides():
     (["--max_steps", "ten"], "config field 'max_steps': expected int, got 'ten'"),
     (["--seeds", "0", "x"], "config field 'seeds': expected int, got 'x'"),
     (["--seeds", "1", "1"], "seeds must be a non-empty list of distinct"),
-    (["--methods", "dpo"], "unknown method 'dpo'"),
+    (["--methods", "ppo"], "unknown method 'ppo'"),
     (["--domain", "vision"], "domain must be 'llm' or 'recsys'"),
     (["--tasks"], "tasks is empty"),
     (["--config", "configs/nope.yaml"], "config file 'configs/nope.yaml' not found"),

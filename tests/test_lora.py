@@ -65,3 +65,22 @@ def test_a_bad_peft_section_is_named():
 
     with pytest.raises(ForgetbenchError, match=r"config field 'peft'.*rank"):
         lora_config({"rank": 8})
+
+
+@pytest.mark.parametrize("method", ["rloo", "dpo", "online_dpo", "kd", "opd", "sdft"])
+def test_spectrum_methods_train_only_the_adapter(method, tmp_path, micro_base_path):
+    """Each spectrum method under LoRA: only the adapter trains, the stage ends merged (only q/v moved;
+    rloo on micro has zero reward spread, so nothing moves at all)."""
+    argv = ["--config", str(ROOT / "configs" / "smoke.yaml"), "--output_dir", str(tmp_path), "--methods", method,
+            "--max_stages", "1", "--max_steps", "2", "--peft", LORA, "--keep_checkpoints"]
+    assert run_experiment(argv) == 0
+    r = json.loads((tmp_path / method / "seed0" / "results.json").read_text())
+    assert r["drift_on"] == "merged" and r["train_stats"][0]["trainable_params"] == 4 * 2 * (32 + 32)
+    moved = {m for m, v in r["drift"][0]["per_layer"].items() if v > 0}
+    qv = {f"model.layers.{i}.self_attn.{p}" for i in (0, 1) for p in ("q_proj", "v_proj")}
+    assert moved == (set() if method == "rloo" else qv)
+    merged = load_file(str(tmp_path / method / "seed0" / "checkpoints" / "stage1" / "model.safetensors"))
+    assert not any("lora" in k for k in merged)
+    if method in ("kd", "opd"):  # the expert teacher, trained through LoRA too, is a plain merged model
+        teacher = load_file(str(tmp_path / method / "seed0" / "teachers" / "stage1" / "model.safetensors"))
+        assert not any("lora" in k for k in teacher)

@@ -133,3 +133,34 @@ def test_only_run_selects_one_run(tmp_path, capsys):
     assert list(_results(tmp_path / "out")) == ["sft/lr=0.003/seed0"]
     assert run_main(argv + ["--only_run", "sft/lr=0.5/seed0"]) == 2
     assert "only_run 'sft/lr=0.5/seed0' is no run of this config; runs: sft/lr=0.001/seed0" in capsys.readouterr().err
+
+
+def test_every_runs_stage_lines_reach_the_console_plainly(ray, tmp_path):
+    """Under CI (no terminal) each run's stage lines come through once each, with the run's name and
+    without colour codes or Ray's ``[repeated Nx across cluster]`` merging of similar lines."""
+    import os
+    import subprocess
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("""
+experiment: rl
+domain: recsys
+methods: [ctr]
+seeds: [0, 1, 2, 3]
+tasks: [cohort_a, cohort_b]
+recsys: {stages: [cohort_a, cohort_b], n_categories: 4, new_categories: 1, items_per_category: 10, dim: 8,
+         users_per_cohort: 100, interactions_per_stage: 512, rounds_per_stage: 2, batch_size: 256,
+         warmup_interactions: 0, random_slates: 8, max_pair_users: 50}
+""")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update(CI="true", MPLBACKEND="Agg", WANDB_MODE="disabled")
+    p = subprocess.run([sys.executable, "forgetbench/run.py", "--config", str(cfg), "--output_dir",
+                        str(tmp_path / "out"), "--launcher", "ray"], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    text = p.stdout + p.stderr
+    assert "\x1b[" not in text and "repeated" not in text
+    for seed in range(4):
+        for k, stage in enumerate(["cohort_a", "cohort_b"], 1):
+            lines = [ln for ln in text.splitlines() if f"[ctr seed{seed}] stage {k}/2 {stage}:" in ln]
+            assert len(lines) == 1 and f"ctr/seed{seed}" in lines[0], (seed, stage, lines)

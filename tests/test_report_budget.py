@@ -83,16 +83,16 @@ def test_budget_section_on_hand_made_runs(tmp_path):
     assert "off-policy (mean of ctr, next_item) − onpolicy_pos" in md
     rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line for line in sec.splitlines()
             if line.startswith("| 0.")}
-    # at 0.85: off frontier (lower decline) 0.80/0.10+.01s -> 0.84/0.20+.01s -> 0.90/0.30+.01s:
-    #   0.20 + 0.01 s + (0.01/0.06) * 0.10 = 0.216667 + 0.01 s, budget 1000 + (1/6) 1000 = 1166.7
-    #   onpolicy_pos: 0.82/0.05 -> 0.92/0.15: 0.08 at 0.85, budget 1300
-    #   differences 0.136667 + 0.01 s: mean 0.146667, half = t2 * 0.01 / sqrt(3) = 0.024841
-    r = rows[("0.85", "final_old_task_decline")]
-    assert "0.227 ± 0.025 (1,167)" in r and "0.080 ± 0.000 (1,300)" in r
-    assert "0.147 [0.122, 0.172]" in r and "**supported**" in r
-    # 0.93: no learner reaches it; 0.80 is below onpolicy_pos's lowest CTR (0.82)
-    assert "outside a learner's CTR range" in rows[("0.93", "final_old_task_decline")]
+    # at 0.88: off frontier (lower decline) 0.80/0.10+.01s -> 0.84/0.20+.01s -> 0.90/0.30+.01s:
+    #   0.20 + 0.01 s + (0.04/0.06) * 0.10 = 0.266667 + 0.01 s, budget 1000 + (2/3) 1000 = 1666.7
+    #   onpolicy_pos: 0.82/0.05 -> 0.92/0.15: 0.11 at 0.88, budget 1600
+    #   differences 0.156667 + 0.01 s: mean 0.166667, half = t2 * 0.01 / sqrt(3) = 0.024841
+    r = rows[("0.88", "final_old_task_decline")]
+    assert "0.277 ± 0.025 (1,667)" in r and "0.110 ± 0.000 (1,600)" in r
+    assert "0.167 [0.142, 0.192]" in r and "**supported**" in r
+    # 0.92: above the off-policy learners' highest CTR (0.90); 0.80: below onpolicy_pos's lowest (0.82)
+    assert "outside a learner's CTR range" in rows[("0.92", "final_old_task_decline")]
     assert "outside a learner's CTR range" in rows[("0.80", "final_old_task_decline")]
     # coverage is 0.5 at every point: each frontier is its highest-CTR point, which answers for
     # every target inside the learner's range: 0.5 - 0.5 = 0, inconclusive
-    assert "0.000 [0.000, 0.000]" in rows[("0.85", "coverage")] and "**inconclusive**" in rows[("0.85", "coverage")]
+    assert "0.000 [0.000, 0.000]" in rows[("0.88", "coverage")] and "**inconclusive**" in rows[("0.88", "coverage")]

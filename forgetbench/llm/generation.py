@@ -24,9 +24,9 @@ def sampling_kwargs(do_sample: bool) -> dict:
 @torch.no_grad()
 def generate_completions(model, tokenizer, prompts: list[str], max_new_tokens: int, *,
                          do_sample: bool = False, num_return_sequences: int = 1,
-                         batch_size: int = 256) -> list[str]:
+                         batch_size: int = 256, temperature: float = 1.0) -> list[str]:
     """Completions (decoded, special tokens dropped), ``num_return_sequences`` per prompt, in
-    prompt-major order."""
+    prompt-major order (sampled at ``temperature`` when ``do_sample``)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -35,7 +35,8 @@ def generate_completions(model, tokenizer, prompts: list[str], max_new_tokens: i
         enc = tokenizer(prompts[i:i + batch_size], return_tensors="pt", padding=True).to(device)
         seq = model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=num_return_sequences,
                              pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-                             use_cache=True, **sampling_kwargs(do_sample))
+                             use_cache=True, **{**sampling_kwargs(do_sample),
+                                                **({"temperature": temperature} if do_sample else {})})
         out += tokenizer.batch_decode(seq[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
     model.train(was_training)
     return out

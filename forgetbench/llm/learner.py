@@ -1,4 +1,5 @@
-"""The LLM Learner: trains stages with TRL (sft / grpo / rft), evaluates every task, gives KL.
+"""The LLM Learner: trains stages with TRL (sft / grpo / rft, and the on-policy spectrum's rloo / dpo /
+online_dpo / kd / opd / sdft: ``methods.spectrum``), evaluates every task, gives KL.
 
 Prompts reach the model through ``chat.PromptFormat`` (the chat template for instruct models); with a
 ``peft`` config every stage trains a fresh LoRA adapter that is merged when the stage ends
@@ -26,6 +27,7 @@ from forgetbench.llm.lora import add_lora, lora_config, merge_lora, trainable_co
 from forgetbench.llm.methods.grpo import train_grpo
 from forgetbench.llm.methods.own_samples import mix_targets, own_correct_samples
 from forgetbench.llm.methods.sft import train_sft
+from forgetbench.llm.methods.spectrum import TRAIN as SPECTRUM, Stage, train_spectrum
 from forgetbench.llm.models import load_model_and_tokenizer
 from forgetbench.llm.sharding import gathered_state, unsharded
 from forgetbench.measures.divergence import lm_kl
@@ -59,8 +61,11 @@ def zero_spread_stats(log: list[dict]) -> dict:
 
 
 class LLMLearner:
-    def __init__(self, cfg: Config, method: str, seed: int, model_path: str, callbacks=()):
+    def __init__(self, cfg: Config, method: str, seed: int, model_path: str, callbacks=(), run_dir=None):
         self.cfg, self.method, self.seed, self.callbacks = cfg, method, seed, list(callbacks)
+        #: ``teacher: expert`` models are kept under ``<run_dir>/teachers`` (a temporary folder without one).
+        self._tmp = None if run_dir is not None else tempfile.TemporaryDirectory()
+        self.teacher_dir = Path(run_dir if run_dir is not None else self._tmp.name) / "teachers"
         if cfg.peft:
             lora_config(cfg.peft)  # a bad peft section fails before the models load
         self.model, self.tokenizer = load_model_and_tokenizer(model_path, dtype=cfg.dtype)
@@ -104,8 +109,8 @@ class LLMLearner:
         common = dict(steps=self.cfg.max_steps, seed=self.seed * 1000 + stage, callbacks=callbacks,
                       activation_checkpointing=self.cfg.activation_checkpointing)
         stats = {"prompts": n}
-        if self.method == "grpo":
-            self.model.config._name_or_path = self.start_path  # beta > 0: the reference is the stage start
+        if self.method in ("grpo", "rloo", "dpo"):
+            self.model.config._name_or_path = self.start_path  # a reference model is the stage start
         model = add_lora(self.model, self.cfg.peft) if self.cfg.peft else self.model
         stats["trainable_params"] = trainable_count(model)
         gathered = {}
@@ -114,6 +119,10 @@ class LLMLearner:
             if self.method == "grpo":
                 log = train_grpo(model, self.tokenizer, task, rows, self.cfg.grpo,
                                  prompts_per_step=self.cfg.prompts_per_step, output_dir=tmp, **common)
+            elif self.method in SPECTRUM:
+                log = train_spectrum(self.method, Stage(self.cfg, stage, task, rows, self.eval_rows[task_name], model,
+                                                        self.model, self.tokenizer, stats, tmp, common,
+                                                        self.teacher_dir))
             else:
                 log = self._train_supervised(model, task, rows, stats, tmp, common)
         if gathered.get("state") is not None:  # FSDP: the trained module holds shards only
@@ -121,10 +130,11 @@ class LLMLearner:
         elif self.cfg.peft:
             self.model = merge_lora(model)
         stats["final_loss"] = next((h[k] for k in ("loss", "train_loss") for h in reversed(log) if k in h), None)
-        if self.method == "grpo":
+        if self.method in ("grpo", "rloo"):
             stats.update(zero_spread_stats(log))
             if stats["frac_reward_zero_std"] == 1.0:
-                print(f"[forgetbench] {where}: every group of {self.cfg.grpo.num_generations} completions had "
+                group = getattr(self.cfg, self.method).num_generations
+                print(f"[forgetbench] {where}: every group of {group} completions had "
                       f"the same reward (zero spread): the stage had nothing to learn", flush=True)
         self.model.eval()
         return stats

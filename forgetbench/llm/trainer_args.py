@@ -25,3 +25,29 @@ def common_trainer_kwargs(*, output_dir: str, max_steps: int, learning_rate: flo
         data_seed=seed, use_cpu=not cuda, bf16=bool(cuda and torch.cuda.is_bf16_supported()),
         activation_checkpointing=activation_checkpointing, report_to="none", save_strategy="no",
         logging_steps=logging_steps, dataloader_num_workers=0, disable_tqdm=not verbose(), **extra)
+
+
+def check_trl_args(config_cls, section: str, extra: dict, fields=()) -> dict:
+    """A section's ``trl_args``: fields of the TRL config ``config_cls`` passed as they are; unknown
+    names, and the fields forgetbench sets itself (``fields``: budgets, sampling, precision), are refused."""
+    import dataclasses
+    import difflib
+
+    from forgetbench.errors import ForgetbenchError
+
+    known = {f.name for f in dataclasses.fields(config_cls)}
+    for key in extra:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            raise ForgetbenchError(f"config field '{section}.trl_args': {key!r} is not a {config_cls.__name__} field"
+                                   f"{f' (did you mean {close[0]}?)' if close else ''}")
+    clash = sorted(set(extra) & set(fields))
+    if clash:
+        raise ForgetbenchError(f"config field '{section}.trl_args': {clash} are set by forgetbench (budgets, sampling, "
+                               f"precision); use the {section} / top-level fields instead")
+    return dict(extra)
+
+
+def trl_config(config_cls, section: str, fields: dict, extra: dict):
+    """``config_cls(**fields, **extra)`` with ``extra`` checked by ``check_trl_args``."""
+    return config_cls(**fields, **check_trl_args(config_cls, section, extra, fields))

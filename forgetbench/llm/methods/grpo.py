@@ -19,7 +19,7 @@ from trl import GRPOConfig, GRPOTrainer
 from forgetbench.config import GRPOParams
 from forgetbench.console import quiet_trainer
 from forgetbench.errors import ForgetbenchError
-from forgetbench.llm.trainer_args import common_trainer_kwargs
+from forgetbench.llm.trainer_args import check_trl_args, common_trainer_kwargs, trl_config
 from forgetbench.task import Task
 
 
@@ -34,59 +34,57 @@ def task_reward(task: Task):
     return reward
 
 
-def _check_vllm(params: GRPOParams) -> None:
+def _check_vllm(params, section: str = "grpo") -> None:
     if params.use_vllm:
         import importlib.util
 
         if importlib.util.find_spec("vllm") is None:
-            raise ForgetbenchError("grpo.use_vllm is true but vLLM is not installed (pip install vllm; GPU only)")
+            raise ForgetbenchError(f"{section}.use_vllm is true but vLLM is not installed (pip install vllm; GPU only)")
 
 
 def trl_args(params: GRPOParams) -> dict:
     """``grpo.trl_args``: extra ``GRPOConfig`` fields passed as they are (unknown names are refused)."""
-    import dataclasses
-    import difflib
-
-    known = {f.name for f in dataclasses.fields(GRPOConfig)}
-    for key in params.trl_args:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            raise ForgetbenchError(f"config field 'grpo.trl_args': {key!r} is not a GRPOConfig field"
-                                   f"{f' (did you mean {close[0]}?)' if close else ''}")
-    return dict(params.trl_args)
+    return check_trl_args(GRPOConfig, "grpo", params.trl_args)
 
 
-def build_grpo_trainer(model, tokenizer, task: Task, rows: Dataset, params: GRPOParams, *, steps: int,
-                       prompts_per_step: int, seed: int, output_dir: str, callbacks=(), **kwargs) -> GRPOTrainer:
+def build_group_trainer(trainer_cls, config_cls, section: str, model, tokenizer, task: Task, rows: Dataset, params,
+                        own_fields: dict, *, steps: int, prompts_per_step: int, seed: int, output_dir: str,
+                        callbacks=(), **kwargs):
+    """A group-sampling RL trainer (``GRPOTrainer``, ``RLOOTrainer``) with the task's reward and the
+    shared budget: per step ``prompts_per_step`` prompts x ``params.num_generations`` completions
+    (one generation batch, one optimizer step); ``own_fields``: the algorithm's own config fields."""
     batch = prompts_per_step * params.num_generations  # completions per optimizer step, all processes
     world = PartialState().num_processes
     if batch % world:
-        raise ForgetbenchError(f"grpo: prompts_per_step x num_generations = {batch} must be divisible by "
+        raise ForgetbenchError(f"{section}: prompts_per_step x num_generations = {batch} must be divisible by "
                                f"the number of processes ({world})")
-    _check_vllm(params)
+    _check_vllm(params, section)
     fields = dict(
         **common_trainer_kwargs(output_dir=output_dir, max_steps=steps, learning_rate=params.learning_rate,
                                 seed=seed, **kwargs),
         per_device_train_batch_size=batch // world, generation_batch_size=batch, num_generations=params.num_generations,
         max_completion_length=task.max_new_tokens, temperature=params.temperature, top_k=0, top_p=1.0,
-        beta=params.beta, loss_type=params.loss_type, scale_rewards=params.scale_rewards,
-        use_vllm=params.use_vllm, vllm_mode=params.vllm_mode, lr_scheduler_type="constant",
-        model_init_kwargs={"dtype": "float32"} if params.beta > 0 else None)
-    extra = trl_args(params)
-    clash = sorted(set(extra) & set(fields))
-    if clash:
-        raise ForgetbenchError(f"config field 'grpo.trl_args': {clash} are set by forgetbench (budgets, sampling, "
-                               f"precision); use the grpo / top-level fields instead")
-    args = GRPOConfig(**fields, **extra)
+        beta=params.beta, use_vllm=params.use_vllm, vllm_mode=params.vllm_mode, lr_scheduler_type="constant",
+        model_init_kwargs={"dtype": "float32"} if params.beta > 0 else None, **own_fields)
+    args = trl_config(config_cls, section, fields, params.trl_args)
     columns = [c for c in ("prompt", "answer", "target", "raw_prompt") if c in rows.column_names]
-    return quiet_trainer(GRPOTrainer(model=model, reward_funcs=[task_reward(task)], args=args,
+    return quiet_trainer(trainer_cls(model=model, reward_funcs=[task_reward(task)], args=args,
                                      train_dataset=rows.select_columns(columns),
                                      processing_class=tokenizer, callbacks=list(callbacks)))
 
 
-def train_grpo(*args, on_trained=None, **kwargs) -> list[dict]:
-    trainer = build_grpo_trainer(*args, **kwargs)
+def build_grpo_trainer(model, tokenizer, task: Task, rows: Dataset, params: GRPOParams, **kwargs) -> GRPOTrainer:
+    own = dict(loss_type=params.loss_type, scale_rewards=params.scale_rewards)
+    return build_group_trainer(GRPOTrainer, GRPOConfig, "grpo", model, tokenizer, task, rows, params, own, **kwargs)
+
+
+def trained_log(trainer, on_trained=None) -> list[dict]:
+    """Train, call ``on_trained(trainer)`` (FSDP gathering), return the log history."""
     trainer.train()
     if on_trained is not None:
         on_trained(trainer)
     return trainer.state.log_history
+
+
+def train_grpo(*args, on_trained=None, **kwargs) -> list[dict]:
+    return trained_log(build_grpo_trainer(*args, **kwargs), on_trained)

@@ -1,0 +1,57 @@
+"""``dpo``: TRL ``DPOTrainer`` on preference pairs fixed before training (off-policy preferences).
+
+For each of the stage's ``max_steps × prompts_per_step`` training prompts, before the first step:
+chosen = the task's teacher target (a correct answer), rejected = the first of the stage-start
+model's ``dpo.samples_per_prompt`` samples (T = 1) that the task scores below 1 (an incorrect answer).
+**A prompt none of whose samples is incorrect gives no pair and is dropped** (the model already
+solves it; ``train_stats`` records the share kept as ``dpo_pair_frac``); the stage then runs its
+``max_steps`` steps of ``prompts_per_step`` pairs over the pairs kept (repeating them), like ``rft``
+over its kept rows. No pair at all: the stage trains nothing and says so.
+
+Loss (``loss_type: sigmoid``): ``−log σ(β [(log π(y_w|x) − log π_ref(y_w|x)) − (log π(y_l|x) − log π_ref(y_l|x))])``
+with the reference π_ref = the stage-start model (TRL builds it from ``config._name_or_path``, which
+the learner points at the stage's starting checkpoint; under LoRA: the model with its adapter off).
+"""
+from __future__ import annotations
+
+import torch
+from accelerate import PartialState
+from datasets import Dataset
+from trl import DPOConfig, DPOTrainer
+
+from forgetbench.config_methods import DPOParams
+from forgetbench.console import quiet_trainer
+from forgetbench.llm.chat import raw_example
+from forgetbench.llm.generation import generate_completions
+from forgetbench.llm.methods.grpo import trained_log
+from forgetbench.llm.trainer_args import common_trainer_kwargs, trl_config
+from forgetbench.task import Task
+
+
+def preference_pairs(model, tokenizer, task: Task, rows: list[dict], k: int, seed: int) -> list[dict]:
+    """``{prompt, chosen, rejected}`` per row that has an incorrect sample among ``k`` (chosen = the
+    row's ``target``, rejected = the first sample scoring < 1); rows without one are left out."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        completions = generate_completions(model, tokenizer, [r["prompt"] for r in rows], task.max_new_tokens,
+                                           do_sample=True, num_return_sequences=k)
+    pairs = []
+    for i, row in enumerate(rows):
+        wrong = [c for c in completions[i * k:(i + 1) * k] if task.checked_score(c, raw_example(row)) < 1.0]
+        if wrong:
+            pairs.append({"prompt": row["prompt"], "chosen": row["target"], "rejected": wrong[0].strip()})
+    return pairs
+
+
+def train_dpo(model, tokenizer, pairs: Dataset, params: DPOParams, *, steps: int, batch_size: int, seed: int,
+              output_dir: str, callbacks=(), on_trained=None, **kwargs) -> list[dict]:
+    world = PartialState().num_processes
+    fields = dict(
+        **common_trainer_kwargs(output_dir=output_dir, max_steps=steps, learning_rate=params.learning_rate,
+                                seed=seed, **kwargs),
+        per_device_train_batch_size=max(1, batch_size // world), beta=params.beta, loss_type=[params.loss_type],
+        lr_scheduler_type="constant", dataset_num_proc=None)
+    args = trl_config(DPOConfig, "dpo", fields, params.trl_args)
+    trainer = DPOTrainer(model=model, args=args, train_dataset=pairs.select_columns(["prompt", "chosen", "rejected"]),
+                         processing_class=tokenizer, callbacks=list(callbacks))
+    return trained_log(quiet_trainer(trainer), on_trained)

@@ -1,0 +1,47 @@
+"""``kd``: sequence-level knowledge distillation — SFT on a teacher's sampled completions (off-policy:
+the data come from the teacher, not from the model being trained).
+
+Before training, the teacher (``kd.teacher``: ``expert`` or a model path, see ``teacher``) samples
+``kd.samples_per_prompt`` completions (T = ``kd.temperature``, no top-k/top-p) for each of the stage's
+``max_steps × prompts_per_step`` training prompts; every sample, right or wrong, becomes an SFT row
+``{prompt, completion}``. Then ``max_steps`` ``SFTTrainer`` steps of ``prompts_per_step`` rows
+(loss on the completion only), as for ``sft``: the budget of ``sft`` with the teacher's samples in
+place of the task's targets.
+"""
+from __future__ import annotations
+
+import torch
+from datasets import Dataset
+
+from forgetbench.llm.generation import generate_completions
+
+
+def teacher_rows(teacher, tokenizer, rows: list[dict], max_new_tokens: int, k: int, temperature: float,
+                 seed: int) -> list[dict]:
+    """``k`` teacher samples per row as ``{prompt, completion}`` rows (prompt-major order)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        completions = generate_completions(teacher, tokenizer, [r["prompt"] for r in rows], max_new_tokens,
+                                           do_sample=True, num_return_sequences=k, temperature=temperature)
+    return [{"prompt": r["prompt"], "completion": c.strip()}
+            for r, group in zip(rows, (completions[i * k:(i + 1) * k] for i in range(len(rows)))) for c in group]
+
+
+def train_kd(stage, teacher, teacher_tokenizer) -> list[dict]:
+    from forgetbench.llm.methods.sft import train_sft
+
+    p = stage.cfg.kd
+    rows = teacher_rows(teacher, teacher_tokenizer, list(stage.rows), stage.task.max_new_tokens, p.samples_per_prompt,
+                        p.temperature, seed=stage.common["seed"])
+    stage.stats.update(sft_rows=len(rows), teacher_sample_correct_frac=_correct_frac(stage, rows))
+    return train_sft(stage.model, stage.tokenizer, Dataset.from_list(rows), batch_size=stage.cfg.prompts_per_step,
+                     learning_rate=p.learning_rate, output_dir=stage.output_dir, **stage.common)
+
+
+def _correct_frac(stage, rows: list[dict]) -> float:
+    from forgetbench.llm.chat import raw_example
+
+    k = stage.cfg.kd.samples_per_prompt
+    scores = [stage.task.checked_score(r["completion"], raw_example(src))
+              for src, r in zip((s for s in stage.rows for _ in range(k)), rows)]
+    return sum(s >= 1.0 for s in scores) / len(scores)

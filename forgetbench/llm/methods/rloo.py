@@ -1,0 +1,24 @@
+"""``rloo``: TRL ``RLOOTrainer`` with the task's score as the reward — a second on-policy RL
+algorithm beside ``grpo``, with the same budget (per step ``prompts_per_step`` prompts x
+``rloo.num_generations`` completions, one optimizer step).
+
+REINFORCE leave-one-out: completion i of a group of G gets the advantage
+``A_i = r_i - 1/(G-1) Σ_{j≠i} r_j`` (optionally normalised over the batch, ``normalize_advantages``).
+With ``beta > 0`` TRL puts ``-beta · KL(π || π_ref)`` into the reward, the reference being built from
+``config._name_or_path`` = the stage-start checkpoint, as for ``grpo``.
+"""
+from __future__ import annotations
+
+from trl import RLOOConfig, RLOOTrainer
+
+from forgetbench.config_methods import RLOOParams
+from forgetbench.llm.methods.grpo import build_group_trainer, trained_log
+
+
+def build_rloo_trainer(model, tokenizer, task, rows, params: RLOOParams, **kwargs) -> RLOOTrainer:
+    own = dict(normalize_advantages=params.normalize_advantages)
+    return build_group_trainer(RLOOTrainer, RLOOConfig, "rloo", model, tokenizer, task, rows, params, own, **kwargs)
+
+
+def train_rloo(*args, on_trained=None, **kwargs) -> list[dict]:
+    return trained_log(build_rloo_trainer(*args, **kwargs), on_trained)
