@@ -15,6 +15,8 @@ from forgetbench.errors import ForgetbenchError
 
 METHODS = ("ctr", "next_item", "ips", "onpolicy", "self_sup", "onpolicy_pg", "onpolicy_pos")
 SEGMENTS = ("cohort_a", "cohort_b", "cohort_c", "cohort_a_rotated", "cohort_b_rotated", "cohort_c_rotated")
+OBD_SEGMENTS = ("men", "women")      # world: obd — the Open Bandit Dataset's campaigns
+WORLDS = ("synthetic", "obd")
 
 
 def _default_lr() -> dict[str, float]:
@@ -24,6 +26,9 @@ def _default_lr() -> dict[str, float]:
 @dataclass
 class RecsysConfig:
     # --- world -----------------------------------------------------------------------------
+    world: str = "synthetic"         # "synthetic" (env.py) | "obd": calibrated on the Open Bandit
+                                     # Dataset (obd_env.py; stages from OBD_SEGMENTS, slate_size 3)
+    obd_cross_campaign_logit: float = -2.0   # obd: log-odds offset of an item of another campaign
     n_categories: int = 8            # C; the last `new_categories` appear with cohort B
     new_categories: int = 2
     items_per_category: int = 25     # N = C * items_per_category
@@ -139,8 +144,13 @@ class RecsysConfig:
             bad("batch_size", "must be a multiple of group_size")
         if set(self.learning_rates) - set(METHODS) or any(v <= 0 for v in self.learning_rates.values()):
             bad("learning_rates", f"must map methods {METHODS} to positive numbers")
-        if not self.stages or any(s.split("@")[0] not in SEGMENTS for s in self.stages):
-            bad("stages", f"must be a non-empty list of segments from {SEGMENTS}")
+        if self.world not in WORLDS:
+            bad("world", f"must be one of {WORLDS}")
+        known = OBD_SEGMENTS if self.world == "obd" else SEGMENTS
+        if not self.stages or any(s.split("@")[0] not in known for s in self.stages):
+            bad("stages", f"must be a non-empty list of segments from {known} (world {self.world!r})")
+        if self.world == "obd" and self.slate_size != 3:
+            bad("slate_size", "must be 3 in the OBD world (its slates have 3 positions)")
 
 
 def _coerce(name: str, value: Any, default: Any, factory: Any) -> Any:

@@ -30,7 +30,7 @@ import torch
 
 from forgetbench.errors import ForgetbenchError
 from recsys_sim import clicks
-from recsys_sim.config import SEGMENTS, RecsysConfig
+from recsys_sim.config import OBD_SEGMENTS, SEGMENTS, RecsysConfig
 
 
 @dataclass
@@ -51,15 +51,19 @@ class Segment:
 def segment_name(task: str) -> str:
     """Strip a repeat suffix (``cohort_a@2`` -> ``cohort_a``) and check the name."""
     name = task.split("@")[0]
-    if name not in SEGMENTS:
-        raise ForgetbenchError(f"recsys: unknown segment {task!r} (known: {', '.join(SEGMENTS)})")
+    if name not in SEGMENTS + OBD_SEGMENTS:
+        raise ForgetbenchError(f"recsys: unknown segment {task!r} (known: {', '.join(SEGMENTS + OBD_SEGMENTS)})")
     return name
 
 
 class RecsysEnv:
+    warm_segment = "cohort_a"        # the segment of the warm start's uniform slates
+
     def __init__(self, cfg: RecsysConfig, seed: int):
         self.cfg = cfg
         self.seed = seed
+        self.no_click_utility = cfg.no_click_utility
+        self.n_features, self.n_items = cfg.n_categories, cfg.n_items
         rng = np.random.default_rng([seed, 1234])
         C, D, N = cfg.n_categories, cfg.dim, cfg.n_items
         if D >= C:
@@ -105,6 +109,8 @@ class RecsysEnv:
 
     def segment(self, task: str) -> Segment:
         name = segment_name(task)
+        if name not in SEGMENTS:
+            raise ForgetbenchError(f"recsys: segment {task!r} needs world: obd (known here: {', '.join(SEGMENTS)})")
         if name not in self._segments:
             cfg = self.cfg
             cohort, rotated = name[7], name.endswith("_rotated")
@@ -151,13 +157,13 @@ class RecsysEnv:
         """Exact CTR of each slate (see ``clicks.slate_ctr``); slates (U, K) or (U, G, K), row b
         shown to the segment's user ``users[b]`` (default: user b)."""
         return clicks.slate_ctr(self._utility(seg, None), slates, self.offsets,
-                                self.cfg.no_click_utility, users)
+                                self.no_click_utility, users)
 
     def sample_clicks(self, seg, slates: torch.Tensor, generator: torch.Generator,
                       users: torch.Tensor | None = None) -> torch.Tensor:
         """Clicked position per slate (-1 = no click), one draw of the click model."""
         return clicks.sample_clicks(self._utility(seg, None), slates, self.offsets,
-                                    self.cfg.no_click_utility, generator, users)
+                                    self.no_click_utility, generator, users)
 
     def oracle_slates(self, seg, available: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
         return clicks.oracle_slates(self._utility(seg, users), self.cfg.slate_size, available)
@@ -174,7 +180,7 @@ class RecsysEnv:
         if key not in self._random_ctr:
             g = torch.Generator().manual_seed(self.seed * 7919 + 11)
             self._random_ctr[key] = float(clicks.random_policy_ctr(
-                seg.utility, self.offsets, self.cfg.no_click_utility, available,
+                seg.utility, self.offsets, self.no_click_utility, available,
                 self.cfg.random_slates, g).mean())
         return self._random_ctr[key]
 

@@ -30,7 +30,8 @@ from forgetbench.measures.divergence import categorical_kl, categorical_reverse_
 from recsys_sim import defects, learners
 from recsys_sim.policy_gradient import ClickBaseline
 from recsys_sim.config import METHODS, RecsysConfig
-from recsys_sim.env import RecsysEnv, segment_name
+from recsys_sim.env import segment_name
+from recsys_sim.obd_env import make_env
 from recsys_sim.policy import PolicyModel, greedy_slates
 
 CHECKPOINT = "recsys_learner.pt"
@@ -45,14 +46,14 @@ class RecsysLearner:
         self.cfg, self.method, self.seed = cfg, method, seed
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
-        self.env = RecsysEnv(cfg, seed)
+        self.env = make_env(cfg, seed)
         self._names = list(dict.fromkeys(segment_name(s) for s in cfg.stages))
         self.trained: list[str] = []
-        self.model = PolicyModel(cfg.n_categories, cfg.n_items, cfg.dim, cfg.user_hidden,
+        self.model = PolicyModel(self.env.n_features, self.env.n_items, cfg.dim, cfg.user_hidden,
                                  cfg.init_std, seed)
         self.warm_stats = learners.warm_start(self.model, self.env, self.available, seed)
         self.base = copy.deepcopy(self.model).requires_grad_(False)
-        self.critic = ClickBaseline(cfg.n_categories, cfg.slate_size)   # onpolicy_pg / _pos only
+        self.critic = ClickBaseline(self.env.n_features, cfg.slate_size)   # onpolicy_pg / _pos only
         self.generator = torch.Generator().manual_seed(seed * 1_000_003 + 7)
 
     # ---- catalogue -------------------------------------------------------------------------
@@ -144,7 +145,7 @@ class RecsysLearner:
             "intra_list_diversity": defects.intra_list_diversity(slates, env.item_emb),
             "popularity_lift": defects.popularity_lift(slates, organic.mean(0), organic),
             "calibration_kl": defects.calibration_kl(seg.interests, slates, cat, cfg.calibration_alpha),
-            "homogenization": defects.homogenization(slates, cfg.n_items, cfg.max_pair_users),
+            "homogenization": defects.homogenization(slates, env.n_items, cfg.max_pair_users),
             "longtail_retention": defects.longtail_retention(seg.interests, slates, cat, cfg.minor_interest),
         }
         if not oracle:
@@ -154,9 +155,11 @@ class RecsysLearner:
 
     def extras(self, task: str) -> dict[str, Any]:
         """``defects`` (greedy slates) and ``defects_oracle`` (oracle slates, the reference) on the
-        stage's users; per segment ``random_ratio``, exact ``ctr`` and ``oracle_ctr``."""
+        stage's users; per segment ``random_ratio``, exact ``ctr`` and ``oracle_ctr``; in the OBD
+        world also ``click_model`` (the fit and its cross-validated log-loss)."""
         avail = self.available
-        return {"defects": self.defects(task),
+        world = {"click_model": self.env.click_model_summary()} if self.cfg.world == "obd" else {}
+        return {**world, "defects": self.defects(task),
                 "defects_oracle": self.defects(task, oracle=True),
                 "random_ratio": self.random_ratio(),
                 "ctr": {n: self.ctr(n) for n in self._names},

@@ -154,14 +154,15 @@ def train_stage(model: PolicyModel, env: RecsysEnv, seg: Segment, method: str,
 
 def warm_start(model: PolicyModel, env: RecsysEnv, available: torch.Tensor, seed: int) -> dict:
     """The base policy: next-item cross-entropy on ``warmup_interactions`` uniformly-random slates
-    shown to cohort A (base catalogue), ``warmup_steps`` full-batch Adam steps. Deterministic in
-    the seed; identical for every method of that seed. A short warm start leaves partial,
-    spread-out competence (as the LLM base has)."""
+    shown to ``env.warm_segment`` (cohort A; in the OBD world the first stage's campaign) on the
+    initial catalogue, ``warmup_steps`` full-batch Adam steps. Deterministic in the seed; identical
+    for every method of that seed. A short warm start leaves partial, spread-out competence (as the
+    LLM base has)."""
     cfg = env.cfg
     if not cfg.warmup_interactions:
         return {"interactions": 0}
     g = torch.Generator().manual_seed(seed * 104729 + 3)
-    seg = env.segment("cohort_a")
+    seg = env.segment(env.warm_segment)
     data = rollouts.log_uniform(env, seg, available, cfg.warmup_interactions, g)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.warmup_lr)
     for _ in range(cfg.warmup_steps):
