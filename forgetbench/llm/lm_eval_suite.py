@@ -17,7 +17,8 @@ the group's aggregate of that metric. Per-sample values become the ``per_example
 (``truthfulqa_mc2``'s probability mass) keep the column but no ``per_example`` entry.
 
 Under several processes lm-eval runs on the main process only (every process holds the full model
-between stages) and the result is broadcast; the others wait at the broadcast.
+between stages) and the result is broadcast; the others wait for it in a gloo group of their own whose
+timeout is ``WAIT_HOURS`` (NCCL's default of 10 minutes is shorter than a hub suite on one GPU).
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ PREFIX = "lm_eval/"
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "lm_eval_tasks"
 MAIN_METRIC = {"multiple_choice": "acc", "generate_until": "exact_match", "loglikelihood": "acc"}
 INSTALL = "pip install -e '.[lm_eval]'"
+WAIT_HOURS = 24
 
 
 def columns(params) -> list[str]:
@@ -199,10 +201,20 @@ def run_suite(model, tokenizer, params, checkpoint: str | None = None) -> dict[s
     return summarise(out, loaded, params.tasks)
 
 
+@functools.lru_cache(maxsize=1)
+def _wait_group():
+    """A gloo group over every process with a long timeout (made once, by every process together)."""
+    from datetime import timedelta
+
+    import torch.distributed as dist
+
+    return dist.new_group(backend="gloo", timeout=timedelta(hours=WAIT_HOURS))
+
+
 def evaluate_suite(model, tokenizer, params, checkpoint: str | None = None) -> dict[str, dict]:
     """:func:`run_suite` on the main process, broadcast to the others (same dict everywhere)."""
+    import torch.distributed as dist
     from accelerate import PartialState
-    from accelerate.utils import broadcast_object_list
 
     state = PartialState()
     if state.num_processes == 1:
@@ -215,7 +227,7 @@ def evaluate_suite(model, tokenizer, params, checkpoint: str | None = None) -> d
             error = e
             box = [e if isinstance(e, ForgetbenchError) else
                    ForgetbenchError(f"lm-eval failed on the main process: {type(e).__name__}: {e}")]
-    broadcast_object_list(box)
+    dist.broadcast_object_list(box, src=0, group=_wait_group())
     if error is not None:
         raise error
     if isinstance(box[0], ForgetbenchError):
