@@ -195,3 +195,45 @@ def test_missing_lm_eval_names_the_install_line(monkeypatch):
                                                r"pip install -e '\.\[lm_eval\]'"):
         lm_eval_suite.check(LMEvalParams(tasks=[GEN]))
     lm_eval_suite.check(LMEvalParams())  # no tasks: nothing is needed
+
+
+def _fake_task(output_type, metrics, filters=None):
+    from types import SimpleNamespace
+
+    cfg = SimpleNamespace(metric_list=[{"metric": m} for m in metrics],
+                          filter_list=[{"name": f} for f in filters] if filters else None)
+    return SimpleNamespace(config=cfg, get_config=lambda key: output_type)
+
+
+def test_main_metric_per_output_type_groups_and_continuous_scores():
+    """Crafted lm-eval outputs: gsm8k-like (first filter), IFEval-like (no exact_match: first metric),
+    an mmlu-like group (its aggregate; per_example = its tasks one after another) and an mc2-like task
+    (continuous per-sample scores: a column without per_example)."""
+    from types import SimpleNamespace
+
+    gsm = _fake_task("generate_until", ["exact_match"], ["strict-match", "flexible-extract"])
+    ife = _fake_task("generate_until", ["prompt_level_strict_acc", "inst_level_strict_acc"])
+    mc2 = _fake_task("multiple_choice", ["acc"])
+    sub_a, sub_b = _fake_task("multiple_choice", ["acc", "acc_norm"]), _fake_task("multiple_choice", ["acc"])
+    assert lm_eval_suite.main_metric(gsm) == ("exact_match", "strict-match")
+    assert lm_eval_suite.main_metric(ife) == ("prompt_level_strict_acc", "none")
+    s = lambda i, f, **m: {"doc_id": i, "filter": f, **m}  # noqa: E731
+    out = {"results": {"gsm": {"exact_match,strict-match": 0.5, "exact_match,flexible-extract": 1.0},
+                       "ife": {"prompt_level_strict_acc,none": 1.0}, "mc2": {"acc,none": 0.6},
+                       "grp": {"acc,none": 0.4}},
+           "samples": {"gsm": [s(1, "flexible-extract", exact_match=1.0), s(1, "strict-match", exact_match=0.0),
+                               s(0, "strict-match", exact_match=1.0), s(0, "flexible-extract", exact_match=1.0)],
+                       "ife": [s(0, "none", prompt_level_strict_acc=True)],
+                       "mc2": [s(0, "none", acc=0.8), s(1, "none", acc=0.4)],
+                       "a": [s(1, "none", acc=0.0), s(0, "none", acc=1.0)],
+                       "b": [s(0, "none", acc=0.0), s(1, "none", acc=0.0), s(2, "none", acc=1.0)]}}
+    group = SimpleNamespace(get_all_tasks=lambda: [SimpleNamespace(task_name="a"), SimpleNamespace(task_name="b")])
+    loaded = {"tasks": {"gsm": gsm, "ife": ife, "mc2": mc2, "a": sub_a, "b": sub_b}, "groups": {"grp": group}}
+    got = lm_eval_suite.summarise(out, loaded, ["gsm", "ife", "mc2", "grp"])
+    assert got["lm_eval/gsm"] == {"accuracy": 0.5, "metric": "exact_match,strict-match", "correct": "10"}
+    assert got["lm_eval/ife"] == {"accuracy": 1.0, "metric": "prompt_level_strict_acc,none", "correct": "1"}
+    assert got["lm_eval/mc2"] == {"accuracy": 0.6, "metric": "acc,none", "correct": None}
+    assert got["lm_eval/grp"] == {"accuracy": 0.4, "metric": "acc,none", "correct": "10001"}
+    out["results"]["gsm"]["exact_match,strict-match"] = 12.5
+    with pytest.raises(ForgetbenchError, match=r"'gsm'.*'exact_match,strict-match' is 12.5, not an accuracy"):
+        lm_eval_suite.summarise(out, loaded, ["gsm"])
