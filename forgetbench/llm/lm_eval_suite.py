@@ -191,10 +191,17 @@ def run_suite(model, tokenizer, params, checkpoint: str | None = None) -> dict[s
         with torch.random.fork_rng(devices=[]), _no_bars(quiet):
             loaded = tm.load([_spec(tm, n) for n in params.tasks])
             specs = [loaded["groups"][n] if n in loaded["groups"] else loaded["tasks"][n] for n in params.tasks]
+            lm = _model(model, tokenizer, checkpoint, params)
             out = lm_eval.simple_evaluate(
-                model=_model(model, tokenizer, checkpoint, params), tasks=specs, task_manager=tm,
-                num_fewshot=params.num_fewshot, limit=params.limit, log_samples=True, bootstrap_iters=0,
-                random_seed=None, numpy_random_seed=None, torch_random_seed=None)
+                model=lm, tasks=specs, task_manager=tm, num_fewshot=params.num_fewshot, limit=params.limit,
+                log_samples=True, bootstrap_iters=0, random_seed=None, numpy_random_seed=None,
+                torch_random_seed=None)
+            del lm
+            if params.backend == "vllm":  # free the engine's GPU memory for the next stage's training
+                import gc
+
+                gc.collect()
+                torch.cuda.empty_cache()
     finally:
         random.setstate(py_state)
         np.random.set_state(np_state)
