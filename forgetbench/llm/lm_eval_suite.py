@@ -226,6 +226,7 @@ def evaluate_suite(model, tokenizer, params, checkpoint: str | None = None) -> d
     state = PartialState()
     if state.num_processes == 1:
         return run_suite(model, tokenizer, params, checkpoint)
+    group = _wait_group()  # made now, while every process is here (not after the main one's long suite)
     box, error = [None], None
     if state.is_main_process:
         try:
@@ -234,7 +235,7 @@ def evaluate_suite(model, tokenizer, params, checkpoint: str | None = None) -> d
             error = e
             box = [e if isinstance(e, ForgetbenchError) else
                    ForgetbenchError(f"lm-eval failed on the main process: {type(e).__name__}: {e}")]
-    dist.broadcast_object_list(box, src=0, group=_wait_group())
+    dist.broadcast_object_list(box, src=0, group=group)
     if error is not None:
         raise error
     if isinstance(box[0], ForgetbenchError):
