@@ -49,12 +49,31 @@ class RFTParams:
 
 
 @dataclass
+class LMEvalParams:
+    """lm-evaluation-harness tasks run after the base and every stage (``forgetbench.llm.lm_eval_suite``)."""
+    #: lm-eval task or group names; each is a column ``lm_eval/<task>``, a prior skill. Empty = off.
+    tasks: list[str] = field(default_factory=list)
+    #: Few-shot examples (null = each task's own default, 0 when it has none).
+    num_fewshot: Optional[int] = None
+    #: Documents per task: a count, or a fraction when < 1 (null = all).
+    limit: Optional[float] = None
+    batch_size: int = 32
+    #: Folders of your own lm-eval task YAMLs (the shipped forgetbench/lm_eval_tasks is always included).
+    include_path: list[str] = field(default_factory=list)
+    #: hf (the model in memory) or vllm (lm-eval's vLLM model on each stage's checkpoint; GPU).
+    backend: str = "hf"
+    #: Further arguments of lm-eval's model class, e.g. ``{gpu_memory_utilization: 0.3}`` for vllm.
+    model_args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class EvalParams:
     sampled: bool = False
     n_samples: int = 4
     batch_size: int = 256
     #: Samples per new-task eval prompt for answer diversity after each stage (0 = off).
     diversity_samples: int = 0
+    lm_eval: LMEvalParams = field(default_factory=LMEvalParams)
 
 
 @dataclass
@@ -222,6 +241,20 @@ def validate(cfg: Config) -> None:
     for r in cfg.report_to:
         if r not in ("wandb", "none"):
             fail(f"report_to: unknown tracker {r!r}; known: wandb, none")
+    _validate_lm_eval(cfg, fail)
     from forgetbench.task_options import prune_task_options
 
     prune_task_options(cfg, fail)
+
+
+def _validate_lm_eval(cfg: Config, fail) -> None:
+    p = cfg.eval.lm_eval
+    if p.tasks and cfg.domain != "llm":
+        fail("eval.lm_eval.tasks needs domain: llm")
+    if len(set(p.tasks)) != len(p.tasks):
+        fail(f"eval.lm_eval.tasks names a task twice: {p.tasks}")
+    if p.backend not in ("hf", "vllm"):
+        fail(f"eval.lm_eval.backend must be hf or vllm, got {p.backend!r}")
+    if p.batch_size < 1 or (p.num_fewshot is not None and p.num_fewshot < 0) or (p.limit is not None and p.limit <= 0):
+        fail(f"eval.lm_eval: batch_size must be >= 1, num_fewshot >= 0 or null, limit > 0 or null; got "
+             f"{p.batch_size}, {p.num_fewshot}, {p.limit}")

@@ -28,6 +28,9 @@ def _llm_factory(cfg: Config):
 
     for name in cfg.tasks + cfg.prior_tasks:  # unknown names, options and broken plug-ins fail here, early
         get_task(name, **cfg.task_options.get(name, {})).self_check()
+    from forgetbench.llm.lm_eval_suite import check
+
+    check(cfg.eval.lm_eval)  # lm-eval installed, task names known (else close matches), before any model loads
     if cfg.gguf_file:
         from forgetbench.llm.gguf_cache import require_gguf
 

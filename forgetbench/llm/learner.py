@@ -20,6 +20,7 @@ from forgetbench.config import Config
 from forgetbench.console import StageProgress
 from forgetbench.llm.chat import PromptFormat
 from forgetbench.llm.diversity import answer_diversity
+from forgetbench.llm import lm_eval_suite
 from forgetbench.llm.evaluate import evaluate_tasks
 from forgetbench.llm.generation import seeded
 from forgetbench.llm.guards import NanLossGuard
@@ -77,10 +78,11 @@ class LLMLearner:
         self.tasks = {n: get_task(n, **cfg.task_options.get(n, {})) for n in names}
         self.eval_rows = {n: self.fmt.rows(list(t.load("eval"))) for n, t in self.tasks.items()}
         self.last_eval: dict = {}
+        self.lm_eval = cfg.eval.lm_eval  # lm-eval suites: prior-skill columns lm_eval/<task>
 
     # --- Learner protocol ----------------------------------------------------------------------
     def eval_names(self) -> list[str]:
-        return list(self.tasks)
+        return list(self.tasks) + lm_eval_suite.columns(self.lm_eval)
 
     def evaluate(self) -> dict[str, float]:
         e = self.cfg.eval
@@ -88,11 +90,15 @@ class LLMLearner:
             self.last_eval = evaluate_tasks(self.model, self.tokenizer,
                                             {n: (self.tasks[n], self.eval_rows[n]) for n in self.tasks},
                                             sampled=e.sampled, n_samples=e.n_samples, batch_size=e.batch_size)
+        if self.lm_eval.tasks:  # the model as it is now; vllm reads the stage's checkpoint (start_path)
+            suite = lm_eval_suite.evaluate_suite(self.model, self.tokenizer, self.lm_eval, self.start_path)
+            self.last_eval.update({n: {"greedy": r["accuracy"], "correct": r["correct"]} for n, r in suite.items()})
         return {n: r["greedy"] for n, r in self.last_eval.items()}
 
     def per_example(self) -> dict[str, str]:
-        """The last evaluation's greedy correctness per eval example: ``{task: "0110…"}``."""
-        return {n: r["correct"] for n, r in self.last_eval.items()}
+        """The last evaluation's greedy correctness per eval example: ``{task: "0110…"}`` (an lm-eval
+        column with continuous per-sample scores has none)."""
+        return {n: r["correct"] for n, r in self.last_eval.items() if r["correct"] is not None}
 
     def train_stage(self, task_name: str, stage: int) -> dict:
         task = self.tasks[task_name]
@@ -175,6 +181,7 @@ class LLMLearner:
                          sample_from=sample_from, seed=self.seed)
 
         new = kl(task)
+        old_tasks = [t for t in old_tasks if t in self.tasks]  # the suite's own prompts (not lm_eval/*)
         old = [kl(t)["mean"] for t in old_tasks]
         return {"new_task_forward_kl": new["mean"], "new_task_forward_kl_stderr": new["stderr"],
                 "old_task_forward_kl": sum(old) / len(old) if old else None,

