@@ -31,21 +31,35 @@ NON_SEMANTIC = ("overwrite", "report_to", "list_tasks", "debug", "max_stages", "
 TRAIN_STATS = "train_stats.json"
 
 
-def _default_sections() -> dict:
-    """Config sections added after runs were stored (the on-policy spectrum's): left out of the
-    fingerprint while at their defaults, so that adding them does not orphan finished runs."""
+def _added_defaults() -> dict[tuple[str, ...], dict]:
+    """Config sections added after runs were stored (the on-policy spectrum's methods, eval.lm_eval),
+    by path: left out of the fingerprint while at their defaults, so that adding them does not orphan
+    finished runs."""
     import dataclasses
 
     from forgetbench import config_methods as cm
+    from forgetbench.config import LMEvalParams
 
-    return {name: dataclasses.asdict(cls()) for name, cls in (
+    out = {(name,): dataclasses.asdict(cls()) for name, cls in (
         ("rloo", cm.RLOOParams), ("dpo", cm.DPOParams), ("online_dpo", cm.OnlineDPOParams), ("kd", cm.KDParams),
         ("opd", cm.OPDParams), ("expert", cm.ExpertParams), ("sdft", cm.SDFTParams))}
+    out[("eval", "lm_eval")] = dataclasses.asdict(LMEvalParams())
+    return out
 
 
 def fingerprint(config: dict) -> str:
-    defaults = _default_sections()
-    kept = {k: v for k, v in config.items() if k not in NON_SEMANTIC and not (k in defaults and v == defaults[k])}
+    kept = {k: v for k, v in config.items() if k not in NON_SEMANTIC}
+    for path, default in _added_defaults().items():
+        *parents, leaf = path
+        node = kept
+        for key in parents:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and node.get(leaf) == default:
+            parent = kept
+            for key in parents:          # copy the path down to the leaf: ``config`` stays as it is
+                parent[key] = dict(parent[key])
+                parent = parent[key]
+            del parent[leaf]
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

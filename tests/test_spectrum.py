@@ -306,3 +306,10 @@ def test_new_sections_at_their_defaults_keep_old_fingerprints():
     assert fingerprint(cfg) == fingerprint(old)
     changed = load_config(["--config", str(ROOT / "configs" / "default.yaml"), "--kd.learning_rate", "1e-3"]).to_dict()
     assert fingerprint(changed) != fingerprint(old)
+    # eval.lm_eval (nested) likewise: absent == at its defaults; set == a different run
+    older = dict(old, eval={k: v for k, v in cfg["eval"].items() if k != "lm_eval"})
+    assert fingerprint(cfg) == fingerprint(older) and "lm_eval" in cfg["eval"]
+    lm = load_config(["--config", str(ROOT / "configs" / "default.yaml"), "--eval.lm_eval.tasks",
+                      "forgetbench_prior_mc"]).to_dict()
+    assert fingerprint(lm) != fingerprint(older)
+    assert "lm_eval" in lm["eval"]                         # fingerprint() did not edit the config
