@@ -140,10 +140,11 @@ def test_online_dpo_ranks_the_models_own_samples_by_the_tasks_score(micro_base_p
 
 def test_dpo_pairs_chosen_correct_rejected_incorrect(monkeypatch):
     import forgetbench.llm.methods.dpo as dpo
+    import forgetbench.llm.methods.own_samples as own_samples
 
     rows = [{"prompt": f"p{i}", "answer": "", "target": "12"} for i in range(3)]
     samples = ["12", "1x", "55", "77", "ab", "9"]  # row 0: one wrong; row 1: both right; row 2: both wrong
-    monkeypatch.setattr(dpo, "generate_completions", lambda *a, **k: samples)
+    monkeypatch.setattr(own_samples, "generate_completions", lambda *a, **k: samples)
     pairs = dpo.preference_pairs(None, None, DigitShare(), rows, k=2, seed=0)
     assert pairs == [{"prompt": "p0", "chosen": "12", "rejected": "1x"}, {"prompt": "p2", "chosen": "12", "rejected": "ab"}]
 

@@ -14,15 +14,13 @@ the learner points at the stage's starting checkpoint; under LoRA: the model wit
 """
 from __future__ import annotations
 
-import torch
 from accelerate import PartialState
 from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
 from forgetbench.config_methods import DPOParams
 from forgetbench.console import quiet_trainer
-from forgetbench.llm.chat import raw_example
-from forgetbench.llm.generation import generate_completions
+from forgetbench.llm.methods.own_samples import scored_samples
 from forgetbench.llm.methods.grpo import trained_log
 from forgetbench.llm.trainer_args import common_trainer_kwargs, trl_config
 from forgetbench.task import Task
@@ -31,13 +29,9 @@ from forgetbench.task import Task
 def preference_pairs(model, tokenizer, task: Task, rows: list[dict], k: int, seed: int) -> list[dict]:
     """``{prompt, chosen, rejected}`` per row that has an incorrect sample among ``k`` (chosen = the
     row's ``target``, rejected = the first sample scoring < 1); rows without one are left out."""
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        completions = generate_completions(model, tokenizer, [r["prompt"] for r in rows], task.max_new_tokens,
-                                           do_sample=True, num_return_sequences=k)
     pairs = []
-    for i, row in enumerate(rows):
-        wrong = [c for c in completions[i * k:(i + 1) * k] if task.checked_score(c, raw_example(row)) < 1.0]
+    for row, samples in zip(rows, scored_samples(model, tokenizer, task, rows, k, seed)):
+        wrong = [c for c, score in samples if score < 1.0]
         if wrong:
             pairs.append({"prompt": row["prompt"], "chosen": row["target"], "rejected": wrong[0].strip()})
     return pairs

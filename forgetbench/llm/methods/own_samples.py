@@ -10,15 +10,22 @@ from forgetbench.llm.generation import generate_completions
 from forgetbench.task import Task
 
 
-def own_correct_samples(model, tokenizer, task: Task, rows: list[dict], k: int, seed: int) -> list[str | None]:
-    """For each row, one of the model's ``k`` samples at T=1 that scores 1 (the first such), else None."""
+def scored_samples(model, tokenizer, task: Task, rows: list[dict], k: int, seed: int) -> list[list[tuple[str, float]]]:
+    """For each row, the model's ``k`` samples at T=1 (seeded, the global RNG left as it was) with
+    the task's score of each: ``[(completion, score), ...]``."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         completions = generate_completions(model, tokenizer, [r["prompt"] for r in rows], task.max_new_tokens,
                                            do_sample=True, num_return_sequences=k)
+    return [[(c, task.checked_score(c, raw_example(row))) for c in completions[i * k:(i + 1) * k]]
+            for i, row in enumerate(rows)]
+
+
+def own_correct_samples(model, tokenizer, task: Task, rows: list[dict], k: int, seed: int) -> list[str | None]:
+    """For each row, one of the model's ``k`` samples at T=1 that scores 1 (the first such), else None."""
     out = []
-    for i, row in enumerate(rows):
-        good = [c for c in completions[i * k:(i + 1) * k] if task.checked_score(c, raw_example(row)) >= 1.0]
+    for samples in scored_samples(model, tokenizer, task, rows, k, seed):
+        good = [c for c, score in samples if score >= 1.0]
         out.append(good[0].strip() if good else None)
     return out
 
