@@ -76,7 +76,7 @@ def test_ray_equals_serial_and_resumes(ray, tmp_path, domain):
     assert run_experiment(argv + ["--output_dir", str(tmp_path / "serial")]) == 0
     assert run_experiment(argv + ["--output_dir", str(tmp_path / "ray"), "--launcher", "ray"]) == 0
     serial, on_ray = _results(tmp_path / "serial"), _results(tmp_path / "ray")
-    assert len(serial) == 2
+    assert len(serial) == (2 if domain == "llm" else 4)      # recsys smoke: ctr at 2 lrs x 2 budgets
     _same_numbers(serial, on_ray)
     assert all(r["config"]["launcher"] == "ray" for r in on_ray.values())
     assert (tmp_path / "ray" / "report.md").is_file()
