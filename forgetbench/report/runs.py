@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from forgetbench.report_stats import MeanCI, last, mean_ci, num
+from forgetbench.report.statistics import MeanCI, last, mean_ci, num
 
 # Per-run summary metrics, in table order.
 SUMMARY_METRICS: tuple[str, ...] = (

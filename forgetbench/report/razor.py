@@ -4,7 +4,7 @@ old-task decline at matched new-task accuracy with 95% CIs over seeds, and the f
 Families are compared at matched accuracy only when they train the same task sequence (the
 control task's accuracy is not the multi-answer task's). A family's decline at accuracy ``a`` for
 one seed interpolates that seed's points along their (accuracy, decline) frontier; the CI is the
-t-interval over seeds (``report_stats.mean_ci``).
+t-interval over seeds (``report.statistics.mean_ci``).
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from forgetbench.razor import decline_at, matched_targets, pareto_frontier  # noqa: E402
-from forgetbench.report_runs import Run, planned_tasks  # noqa: E402
-from forgetbench.report_stats import last, mean_ci, num  # noqa: E402
+from forgetbench.report.runs import Run, planned_tasks  # noqa: E402
+from forgetbench.report.statistics import last, mean_ci, num  # noqa: E402
 
 ACC, OLD, DECLINE = "final_new_task_accuracy", "final_old_task_accuracy", "final_old_task_decline"
 

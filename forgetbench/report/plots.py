@@ -12,8 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from forgetbench.report_runs import Run  # noqa: E402
-from forgetbench.report_stats import (  # noqa: E402
+from forgetbench.report.runs import Run  # noqa: E402
+from forgetbench.report.statistics import (  # noqa: E402
     MeanCI, last, mean_ci, num, quadratic_fit, r_squared_quadratic,
 )
 

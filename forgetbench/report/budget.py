@@ -11,7 +11,7 @@ matched new-segment CTR across the high range with each learner's budget beside 
   learning rate and budget; the best value it reaches at that CTR), linearly interpolated, and its
   budget interpolated between the same two frontier points. The difference is off-policy (per seed
   the mean of ``ctr`` and ``next_item``; both must reach the target) minus the on-policy side
-  (``report_conjecture.compared``); paired 95% t-interval and call as in the Conjecture section.
+  (``report.conjecture.compared``); paired 95% t-interval and call as in the Conjecture section.
 """
 from __future__ import annotations
 
@@ -22,12 +22,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from forgetbench.report_conjecture import (  # noqa: E402
+from forgetbench.report.conjecture import (  # noqa: E402
     NEW_CTR, OFF_POLICY, ONPOLICY, PREDICTIONS, compared, eligible, metric_value, points_of,
 )
-from forgetbench.report_runs import Run  # noqa: E402
-from forgetbench.report_stats import mean_ci, num  # noqa: E402
-from forgetbench.report_verdict import frontier, verdict  # noqa: E402
+from forgetbench.report.runs import Run  # noqa: E402
+from forgetbench.report.statistics import mean_ci, num  # noqa: E402
+from forgetbench.report.verdict import frontier, verdict  # noqa: E402
 
 HIGH_TARGETS = (0.80, 0.85, 0.90, 0.93)
 #: (prediction tag, metric): the forgetting and exposure predictions, off-policy minus on-policy.

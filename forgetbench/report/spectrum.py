@@ -8,16 +8,16 @@ pair on the same trained tasks, at new-task accuracies inside both members' seed
     effect(a) = decline_on(a) − decline_off(a)     (< 0: the on-policy member forgets less)
 
 per seed, each member's decline interpolated along its (accuracy, decline) frontier exactly as in the
-sweep section (``report_razor``); mean ± 95% t-interval over the seeds both members reach.
+sweep section (``report.razor``); mean ± 95% t-interval over the seeds both members reach.
 A member is the family named like the method (a sweep family without a ``family:`` name, or the
 plain run of that method).
 """
 from __future__ import annotations
 
 from forgetbench.razor import matched_targets
-from forgetbench.report_razor import ACC, DECLINE, _family, _fmt_n, _mean_range, _per_seed_decline, _trained
-from forgetbench.report_runs import Run
-from forgetbench.report_stats import mean_ci
+from forgetbench.report.razor import ACC, DECLINE, _family, _fmt_n, _mean_range, _per_seed_decline, _trained
+from forgetbench.report.runs import Run
+from forgetbench.report.statistics import mean_ci
 
 #: (objective, off-policy member, on-policy member)
 PAIRS = (("supervised", "sft", "rft"), ("distillation", "kd", "opd"), ("preferences", "dpo", "online_dpo"))

@@ -6,8 +6,8 @@ with the number of old-task examples they are counted over (``forgetbench.measur
 """
 from __future__ import annotations
 
-from forgetbench.report_runs import Run
-from forgetbench.report_stats import mean_ci
+from forgetbench.report.runs import Run
+from forgetbench.report.statistics import mean_ci
 
 #: The columns after the stage: results.json section and key of each per-stage list.
 COLUMNS = (("metrics", "old_task_decline"), ("example_events", "forgetting_events"),

@@ -1,7 +1,7 @@
 """Pure statistics of a conjecture verdict: paired differences over seeds, their 95% t-interval,
 the supported / refuted / inconclusive call, and values at a matched x (e.g. new-segment CTR).
 
-No I/O and no results.json knowledge (``report_conjecture`` reads the runs). Conventions:
+No I/O and no results.json knowledge (``report.conjecture`` reads the runs). Conventions:
 
 - A *prediction* says that a per-seed difference ``d_s = A_s - B_s`` has a sign: ``+1`` (A > B)
   or ``-1`` (A < B). The differences are paired by seed (the same world, the same base policy).
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from forgetbench.razor import pareto_frontier
-from forgetbench.report_stats import MeanCI, mean_ci, num
+from forgetbench.report.statistics import MeanCI, mean_ci, num
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "supported", "refuted", "inconclusive"
 

@@ -1,7 +1,7 @@
 """Statistics behind the report: seed statistics (mean and 95% t-interval), Welch's t-test and the
-quadratic-fit R² (reading runs: ``report_runs``).
+quadratic-fit R² (reading runs: ``report.runs``).
 
-Pure Python + numpy; no plotting here (see ``report_plots``), no markdown (see ``report``).
+Pure Python + numpy; no plotting here (see ``report.plots``), no markdown (see ``forgetbench.report``).
 """
 from __future__ import annotations
 

@@ -1,13 +1,13 @@
 """The recommender part of report.md: the Conjecture section (its comparisons come from
-``report_conjecture``) followed by the sample-efficiency and high-range section (``report_budget``).
+``report.conjecture``) followed by the sample-efficiency and high-range section (``report.budget``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from forgetbench.report_budget import budget_section
-from forgetbench.report_conjecture import EXTRA_COLUMNS, conjecture_rows, eligible, points_of
-from forgetbench.report_runs import Run
+from forgetbench.report.budget import budget_section
+from forgetbench.report.conjecture import EXTRA_COLUMNS, conjecture_rows, eligible, points_of
+from forgetbench.report.runs import Run
 
 
 def recsys_sections(runs: list[Run], out_dir: Path, prefix: str = "") -> list[str]:
