@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from forgetbench.razor import pareto_frontier
+from forgetbench.razor import interpolate, pareto_frontier
 from forgetbench.report.statistics import MeanCI, mean_ci, num
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "supported", "refuted", "inconclusive"
@@ -114,15 +114,7 @@ def curve(points: Iterable[Point]) -> list[Point]:
 def value_at(points: Iterable[Point], x: float, tol: float = 1e-9) -> float | None:
     """y at ``x`` by linear interpolation along ``curve(points)``; None outside its x-range (a single
     point answers only at its own x, within ``tol``)."""
-    c = curve(points)
-    if not c or x < c[0][0] - tol or x > c[-1][0] + tol:
-        return None
-    if x <= c[0][0]:
-        return c[0][1]
-    for (x0, y0), (x1, y1) in zip(c, c[1:]):
-        if x <= x1:
-            return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
-    return c[-1][1]
+    return interpolate(curve(points), x, tol)
 
 
 def frontier(points: Iterable[Point], higher_is_better: bool) -> list[Point]:
