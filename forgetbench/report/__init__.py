@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from forgetbench.errors import ForgetbenchError
+from forgetbench.report.curve_section import curve_section
 from forgetbench.report.events import events_section
 from forgetbench.report.matrices import defects_section, matrix_section
 from forgetbench.report.plots import (
@@ -64,7 +65,7 @@ def _experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str,
                       "policy's ratio is shown beside it."]
     lines += matrix_section(groups) + events_section(groups)
     lines += defects_section(groups)
-    lines += sweep_section(runs, out_dir, prefix) + spectrum_section(runs)
+    lines += sweep_section(runs, out_dir, prefix) + curve_section(runs, out_dir, prefix) + spectrum_section(runs)
 
     made: list[tuple[str, Path | None]] = []
     for g, rs in groups.items():
