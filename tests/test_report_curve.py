@@ -112,3 +112,17 @@ def test_curve_band_comes_from_the_bootstrap_and_covers_the_estimate():
     (c,) = curves(runs, n_boot=300, levels=("bases", "seeds"))
     est, lo, hi = c.at("grpo", 1.0)
     assert 0.1 - 1e-9 <= lo < est < hi <= 0.6 + 1e-9
+
+
+def test_predictor_statistics_on_hand_computed_ranks():
+    from forgetbench.report.predictors import partial_spearman, ranks, spearman, statistics_of
+
+    assert list(ranks([3.0, 1.0, 3.0, 2.0])) == [3.5, 1.0, 3.5, 2.0]
+    z = [1, 2, 3, 4]
+    x, y = [2, 1, 4, 3], [2, 1, 3, 4]
+    # ρ_xz = 3/5 = 0.6, ρ_yz = 4/5, ρ_xy = 4/5 (centred ranks): partial = (0.8 − 0.48)/√(0.64·0.36) = 2/3
+    assert spearman(x, z) == pytest.approx(0.6) and spearman(y, z) == pytest.approx(0.8)
+    assert partial_spearman(x, y, z) == pytest.approx(2 / 3)
+    # an exact line: R² linear = quadratic = 1, ρ = 1; y a function of z only -> partial undefined (NaN)
+    s = statistics_of(np.array([1.0, 2, 3, 4]), np.array([2.0, 4, 6, 8]), np.array([1.0, 2, 3, 4]))
+    assert s[:3] == pytest.approx([1.0, 1.0, 1.0]) and np.isnan(s[3])

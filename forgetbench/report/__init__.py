@@ -22,15 +22,16 @@ from forgetbench.report.curve_section import curve_section
 from forgetbench.report.events import events_section
 from forgetbench.report.matrices import defects_section, matrix_section
 from forgetbench.report.plots import (
-    PREDICTORS, mean_results, plot_decline, plot_heatmap, plot_pareto, plot_per_layer,
-    plot_predictors, predictor_r2, slug,
+    mean_results, plot_decline, plot_heatmap, plot_pareto, plot_per_layer,
+    plot_predictors, slug,
 )
+from forgetbench.report.predictors import predictor_section
 from forgetbench.report.razor import sweep_section
 from forgetbench.report.recsys import recsys_sections
 from forgetbench.report.runs import SUMMARY_METRICS, Run, find_runs, group_runs, mean_matrix
 from forgetbench.report.spectrum import spectrum_section
 from forgetbench.report.statistics import r_squared_quadratic
-from forgetbench.report.summary import _n, _table, all_definitions, fmt, summary_section, verdict
+from forgetbench.report.summary import _n, all_definitions, summary_section, verdict
 from forgetbench.store import atomic_write_text
 
 __all__ = ["write_report", "plot_heatmap", "r_squared_quadratic", "all_definitions", "main"]
@@ -51,13 +52,7 @@ def _experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str,
         lines += recsys_sections(runs, out_dir, prefix) + [""]
     lines += ["### Summary", ""] + summary_section(groups, defs)
 
-    r2 = predictor_r2(runs)
-    lines += ["", "### What predicts forgetting? (final old-task decline, quadratic least-squares "
-                  "fit over all runs)", ""]
-    lines += _table(["predictor", "R²", "n runs"],
-                    [[k, fmt(r2[k][0]), str(r2[k][1])] for k, _ in PREDICTORS])
-    lines += ["", "R² = 1 - SS_res/SS_tot of y ≈ a + b·x + c·x² pooled over methods; a quadratic has "
-                  "3 coefficients, so R² means little unless n runs is well above 3."]
+    lines += predictor_section(runs)
 
     lines += ["", "### Accuracy matrices R[stage][task]"]
     if "recsys" in domain:
