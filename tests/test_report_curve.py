@@ -126,3 +126,11 @@ def test_predictor_statistics_on_hand_computed_ranks():
     # an exact line: R² linear = quadratic = 1, ρ = 1; y a function of z only -> partial undefined (NaN)
     s = statistics_of(np.array([1.0, 2, 3, 4]), np.array([2.0, 4, 6, 8]), np.array([1.0, 2, 3, 4]))
     assert s[:3] == pytest.approx([1.0, 1.0, 1.0]) and np.isnan(s[3])
+
+
+def test_the_difference_averaged_over_its_range():
+    # one unit: SFT (0.2, 0) -> (1.0, 0.4); GRPO (0.2, 0) -> (1.0, 0.0): difference 0.5·(a − 0.2) on
+    # the grid 0.20 … 1.00, whose mean is 0.5·0.4 = 0.2
+    runs = [_run("sft", "b0", 0, 10, 6), _run("grpo", "b0", 0, 10, 10)]
+    (c,) = curves(runs, n_boot=0)
+    assert c.mean_diff("grpo")[0] == pytest.approx(0.2)

@@ -1,9 +1,12 @@
 """The report over every results.json under an output directory.
 
-``write_report(output_dir)`` writes ``report.md`` (summary table with 95% t-intervals over seeds,
-metric definitions, a data-driven verdict, for recommender experiments the Conjecture section with
-a supported / refuted / inconclusive call per prediction (``report.conjecture``), seed-mean
-accuracy matrices, recommender defects, the list of incomplete runs), ``summary.csv`` (one row per run) and PNG plots under ``plots/``.
+``write_report(output_dir)`` writes ``report.md``, ``summary.csv`` (one row per run) and PNG plots under
+``plots/``. Per experiment, in reading order: the answer in at most three lines with intervals
+(``headline``), the Conjecture for the recommender (``recsys``), RL's Razor as a curve (``curve_section``),
+the on-policy pairs (``spectrum``), the predictors with intervals (``predictors``), the verdict table,
+the sweep points (``razor``), the summary table (``summary``), accuracy matrices and per-example events
+(``matrices``, ``events``), defects, the plots (``plots``); then the incomplete runs. Every interval
+says how it was made (t-interval over seeds or units, or the hierarchical bootstrap of ``bootstrap``).
 
 CLI: ``python -m forgetbench.report <output_dir>`` (exit code 2 when the directory is missing or
 holds no results.json).
@@ -18,21 +21,27 @@ import sys
 from pathlib import Path
 
 from forgetbench.errors import ForgetbenchError
+from forgetbench.report.curve import curves
 from forgetbench.report.curve_section import curve_section
 from forgetbench.report.events import events_section
+from forgetbench.report.headline import answer_lines, verdict_table
 from forgetbench.report.matrices import defects_section, matrix_section
 from forgetbench.report.plots import (
     mean_results, plot_decline, plot_heatmap, plot_pareto, plot_per_layer,
     plot_predictors, slug,
 )
-from forgetbench.report.predictors import predictor_section
+from forgetbench.report.predictors import predictor_section, predictor_table
 from forgetbench.report.razor import sweep_section
 from forgetbench.report.recsys import recsys_sections
 from forgetbench.report.runs import SUMMARY_METRICS, Run, find_runs, group_runs, mean_matrix
 from forgetbench.report.spectrum import spectrum_section
 from forgetbench.report.statistics import r_squared_quadratic
-from forgetbench.report.summary import _n, all_definitions, summary_section, verdict
+from forgetbench.report.summary import _n, all_definitions, summary_section
 from forgetbench.store import atomic_write_text
+
+#: Above this many groups (sweep points) an experiment's report leaves out the verdict table and the
+#: per-group heatmaps (the curves, the point table and the summary carry them).
+MAX_GROUPS = 12
 
 __all__ = ["write_report", "plot_heatmap", "r_squared_quadratic", "all_definitions", "main"]
 
@@ -47,23 +56,29 @@ def _experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str,
     if drift_on:
         lines += [f"Drift measured on: {', '.join(drift_on)} weights "
                   "(`merged` = base + LoRA delta merged after each stage).", ""]
-    lines += [f"**{verdict(groups)}**", ""]
+    family_runs = [r for r in runs if r.complete and r.data.get("family")]
+    cs = curves(family_runs) if family_runs else []
+    table = predictor_table(runs)
+    answer = answer_lines(groups, cs, table)
+    if answer:
+        lines += ["**The answer**", ""] + answer + [""]
     if "recsys" in domain:
         lines += recsys_sections(runs, out_dir, prefix) + [""]
-    lines += ["### Summary", ""] + summary_section(groups, defs)
-
-    lines += predictor_section(runs)
-
+    lines += curve_section(runs, out_dir, prefix, cs) + spectrum_section(runs)
+    lines += predictor_section(runs, table=table)
+    if len(groups) <= MAX_GROUPS:
+        lines += ["", "### Verdict", ""] + verdict_table(groups)
+    lines += sweep_section(runs, out_dir, prefix)
+    lines += ["", "### Summary", ""] + summary_section(groups, defs)
     lines += ["", "### Accuracy matrices R[stage][task]"]
     if "recsys" in domain:
         lines += ["", "Recommender accuracy = exact segment CTR / oracle-slate CTR; the random "
                       "policy's ratio is shown beside it."]
     lines += matrix_section(groups) + events_section(groups)
     lines += defects_section(groups)
-    lines += sweep_section(runs, out_dir, prefix) + curve_section(runs, out_dir, prefix) + spectrum_section(runs)
 
     made: list[tuple[str, Path | None]] = []
-    for g, rs in groups.items():
+    for g, rs in (groups.items() if len(groups) <= MAX_GROUPS else ()):
         stages, tasks, mat = mean_matrix(rs)
         made.append((f"accuracy, {g} (seed mean)", plot_heatmap(
             mean_results(exp, g, stages, tasks, mat), plots / f"{prefix}heatmap_{slug(g)}.png",

@@ -11,7 +11,8 @@ the base lies left of the frontier, linearly interpolated (``razor.interpolate_m
     decline_f,u(a),    diff_f,u(a) = decline_ref,u(a) − decline_f,u(a)   (> 0: f forgets less)
 
 and each curve is the mean over bases of the mean over that base's seeds of the units reaching a
-(``bootstrap.nested_mean``). A curve is shown where the observed data have a unit of every base.
+(``bootstrap.nested_mean``). A curve is shown where the observed data have a unit of every base;
+``average`` is a difference curve's mean over the grid points (step 0.01) where it is shown.
 """
 from __future__ import annotations
 
@@ -96,6 +97,12 @@ class Curves:
     diff: dict[str, Interval]          # family -> reference − family over ``grid``
     shown: dict[str, np.ndarray]       # family -> mask of the grid where every base has a unit
     n_units: dict[str, np.ndarray]     # family -> observed units reaching each grid point (both families)
+    average: dict[str, Interval]       # family -> the difference averaged over its shown range (constant rows)
+
+    def mean_diff(self, family: str) -> tuple[float, float, float] | None:
+        """(estimate, low, high) of the difference averaged over the grid points where it is shown."""
+        iv = self.average[family]
+        return None if not np.isfinite(iv.estimate[0]) else (float(iv.estimate[0]), float(iv.low[0]), float(iv.high[0]))
 
     def at(self, family: str, a: float, kind: str = "diff") -> tuple[float, float, float] | None:
         """(estimate, low, high) at accuracy ``a`` (nearest grid point), None where not shown."""
@@ -145,24 +152,29 @@ def curves(runs: list[Run], reference: str = "sft", n_boot: int = 1000, seed: in
             if s not in clusters.setdefault(b, []):
                 clusters[b].append(s)
         others = families[1:]
+        dec, diff = unit_curves(scored.points(Draw((), {})), families, reference, grid)
+        shown, n_units = {}, {}
+        for f in families:
+            finite = {u: np.isfinite(y) for u, y in (dec[f] if f == reference else diff[f]).items()}
+            n_units[f] = np.sum([m for m in finite.values()] or [np.zeros(grid.size)], axis=0).astype(int)
+            per_base = [np.any([m for u, m in finite.items() if u[0] == b] or [np.zeros(grid.size, bool)], axis=0)
+                        for b in clusters]
+            shown[f] = np.all(per_base, axis=0)
 
         def statistic(d: Draw) -> np.ndarray:
             dec, diff = unit_curves(scored.points(d), families, reference, grid)
-            return np.vstack([nested_mean(dec[f], d.groups) if dec[f] else np.full(grid.size, np.nan)
-                              for f in families] +
-                             [nested_mean(diff[f], d.groups) if diff[f] else np.full(grid.size, np.nan)
-                              for f in others])
+            rows = [nested_mean(dec[f], d.groups) if dec[f] else np.full(grid.size, np.nan) for f in families]
+            rows += [nested_mean(diff[f], d.groups) if diff[f] else np.full(grid.size, np.nan) for f in others]
+            for f, row in zip(others, rows[len(families):]):
+                vals = row[shown[f]] if row.size else row
+                vals = vals[np.isfinite(vals)]
+                rows.append(np.full(grid.size, vals.mean() if vals.size else np.nan))
+            return np.vstack(rows)
 
         iv = bootstrap(statistic, clusters, scored.n_examples(), n_boot, seed, levels)
-        dec, diff = unit_curves(scored.points(Draw((), {})), families, reference, grid)
         split = lambda k: Interval(iv.estimate[k], iv.low[k], iv.high[k], iv.n_boot, iv.levels, iv.level)  # noqa: E731
-        shown, n_units = {}, {}
-        for f in families:
-            per = dec[f] if f == reference else diff[f]
-            finite = {u: np.isfinite(y) for u, y in per.items()}
-            n_units[f] = np.sum(list(finite.values()), axis=0) if finite else np.zeros(grid.size, int)
-            shown[f] = np.all([np.any([m for u, m in finite.items() if u[0] == b], axis=0)
-                               for b in clusters], axis=0) if finite else np.zeros(grid.size, bool)
+        nf, no = len(families), len(others)
         out.append(Curves(trained, reference, grid, {f: split(k) for k, f in enumerate(families)},
-                          {f: split(len(families) + k) for k, f in enumerate(others)}, shown, n_units))
+                          {f: split(nf + k) for k, f in enumerate(others)}, shown, n_units,
+                          {f: split(nf + no + k) for k, f in enumerate(others)}))
     return out

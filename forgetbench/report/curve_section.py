@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from forgetbench.report.curve import ACCURACIES, Curves, base_of, curves, family_of  # noqa: E402
+from forgetbench.report.razor import _trained, pooled_label  # noqa: E402
 from forgetbench.report.runs import Run  # noqa: E402
 from forgetbench.report.statistics import mean_ci  # noqa: E402
 
@@ -24,7 +25,8 @@ def cell(v: tuple[float, float, float] | None, signed: bool = True) -> str:
     if v is None:
         return "—"
     f = "{:+.3f}" if signed else "{:.3f}"
-    return f"{f.format(v[0])} [{f.format(v[1])}, {f.format(v[2])}]"
+    text = [f.format(x + 0.0 if abs(x) >= 5e-4 else 0.0) for x in v]     # no "-0.000"
+    return f"{text[0]} [{text[1]}, {text[2]}]"
 
 
 def _span(c: Curves, fam: str) -> str:
@@ -46,8 +48,7 @@ def _point_stats(runs: list[Run]) -> dict[str, list[tuple]]:
     the label: a point pools its replicas and seeds)."""
     pts: dict[tuple, list[Run]] = {}
     for r in runs:
-        label = ",".join(p for p in (r.label or "").split(",") if not p.startswith("base="))
-        pts.setdefault((family_of(r), label), []).append(r)
+        pts.setdefault((family_of(r), pooled_label(r)), []).append(r)
     out: dict[str, list[tuple]] = {}
     for (fam, _), rs in pts.items():
         x, y = mean_ci(r.summary.get(ACC) for r in rs), mean_ci(r.summary.get(DECLINE) for r in rs)
@@ -106,7 +107,7 @@ def curve_section(runs: list[Run], out_dir: Path, prefix: str, computed: list[Cu
     lines = ["", "### RL's Razor as a curve: old-task decline at matched new-task accuracy", ""]
     for c in cs:
         iv = next(iter(c.decline.values()))
-        rs = [r for r in runs if _same(r, c.trained)]
+        rs = [r for r in runs if _trained(r) == c.trained]
         bases = sorted({base_of(r) for r in rs})
         seeds = sorted({r.seed for r in rs}, key=str)
         lines += [f"Trained: {c.trained}; {len(bases)} base replica(s) ({', '.join(bases)}) × "
@@ -123,8 +124,3 @@ def curve_section(runs: list[Run], out_dir: Path, prefix: str, computed: list[Cu
         lines += ["", f"![matched-accuracy curves]({p.relative_to(out_dir).as_posix()})", ""]
     return lines
 
-
-def _same(r: Run, trained: str) -> bool:
-    from forgetbench.report.razor import _trained
-
-    return _trained(r) == trained

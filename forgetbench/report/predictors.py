@@ -100,10 +100,11 @@ def predictor_table(runs: list[Run], n_boot: int = 1000, seed: int = 0) -> list[
     return out
 
 
-def predictor_section(runs: list[Run], n_boot: int = 1000) -> list[str]:
-    """Markdown lines: the table, then what each column is and which resampling made the intervals."""
+def predictor_section(runs: list[Run], n_boot: int = 1000, table=None) -> list[str]:
+    """Markdown lines: the table (``predictor_table``, computed unless given), then what each column is
+    and which resampling made the intervals."""
     rows, how = [], ""
-    for key, n, iv in predictor_table(runs, n_boot):
+    for key, n, iv in (predictor_table(runs, n_boot) if table is None else table):
         if iv is None:
             rows.append([key, str(n), "—", "—", "—", "—"])
             continue
@@ -113,7 +114,7 @@ def predictor_section(runs: list[Run], n_boot: int = 1000) -> list[str]:
             e, lo, hi = iv.estimate[i], iv.low[i], iv.high[i]
             cells.append("—" if not np.isfinite(e) else f"{e:.2f} [{lo:.2f}, {hi:.2f}]")
         rows.append([key, str(n)] + cells)
-    head = ["predictor", "n runs", "R² linear", "R² quadratic", "Spearman ρ", "partial ρ | new-task acc"]
+    head = ["predictor", "n runs", "R² linear", "R² quadratic", "Spearman ρ", "partial ρ given new-task acc"]
     return (["", "### What predicts forgetting? (final old-task decline, pooled over runs)", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
             + ["| " + " | ".join(r) + " |" for r in rows]

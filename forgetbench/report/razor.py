@@ -1,10 +1,12 @@
 """The report's sweep section (RL's Razor analysis): per-point table, Pareto frontiers per family,
-old-task decline at matched new-task accuracy with 95% CIs over seeds, and the frontier plot.
+old-task decline at matched new-task accuracy with 95% t-intervals over (replica, seed) units, and the
+frontier plot.
 
 Families are compared at matched accuracy only when they train the same task sequence (the
 control task's accuracy is not the multi-answer task's). A family's decline at accuracy ``a`` for
-one seed interpolates that seed's points along their (accuracy, decline) frontier; the CI is the
-t-interval over seeds (``report.statistics.mean_ci``).
+one unit (base replica, seed) interpolates that unit's points along their (accuracy, decline)
+frontier; the CI is the t-interval over units (``report.statistics.mean_ci``). The curve version with
+hierarchical-bootstrap bands is ``report.curve``.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from forgetbench.razor import decline_at, matched_targets, pareto_frontier  # noqa: E402
+from forgetbench.report.curve import base_of  # noqa: E402
 from forgetbench.report.runs import Run, planned_tasks  # noqa: E402
 from forgetbench.report.statistics import last, mean_ci, num  # noqa: E402
 
@@ -24,6 +27,11 @@ ACC, OLD, DECLINE = "final_new_task_accuracy", "final_old_task_accuracy", "final
 
 def _family(r: Run) -> str:
     return str(r.data.get("family") or r.method)
+
+
+def _unit(r: Run) -> tuple:
+    """(base replica, seed): runs of one unit share a base and a seed."""
+    return base_of(r), r.seed
 
 
 def _trained(r: Run) -> str:
@@ -57,7 +65,7 @@ def point_rows(runs: list[Run]) -> list[list[str]]:
     """One row per sweep point: family, label, trained tasks, teacher, n, and seed means ± CI."""
     points: dict[tuple[str, str], list[Run]] = {}
     for r in runs:
-        points.setdefault((_family(r), r.label or r.method), []).append(r)
+        points.setdefault((_family(r), pooled_label(r) or r.method), []).append(r)
     rows = []
     for (fam, label), rs in points.items():
         rows.append([fam, label, _trained(rs[0]), _teacher(rs[0]), str(len(rs)),
@@ -72,10 +80,11 @@ def point_rows(runs: list[Run]) -> list[list[str]]:
 
 
 def _per_seed_decline(rs: list[Run], a: float) -> dict:
-    """{seed: decline at accuracy ``a`` along that seed's frontier} (seeds out of range omitted)."""
+    """{(base replica, seed): decline at accuracy ``a`` along that unit's frontier} (units out of range
+    omitted)."""
     seeds: dict = {}
     for r in rs:
-        seeds.setdefault(r.seed, []).append((r.summary[ACC], r.summary[DECLINE]))
+        seeds.setdefault(_unit(r), []).append((r.summary[ACC], r.summary[DECLINE]))
     values = {s: decline_at(pts, a) for s, pts in seeds.items()}
     return {s: v for s, v in values.items() if v is not None}
 
@@ -84,7 +93,7 @@ def _mean_range(rs: list[Run]) -> tuple[float, float]:
     """[min, max] of the seed-mean new-task accuracy over a family's points."""
     points: dict[str, list[float]] = {}
     for r in rs:
-        points.setdefault(r.label, []).append(r.summary[ACC])
+        points.setdefault(pooled_label(r), []).append(r.summary[ACC])
     means = [sum(v) / len(v) for v in points.values()]
     return min(means), max(means)
 
@@ -104,7 +113,7 @@ def matched_rows(runs: list[Run], n_targets: int = 3) -> list[list[str]]:
     rows = []
     for tasks, fams in by_tasks.items():
         ref = "sft" if "sft" in fams else next(iter(fams))
-        n_all = len({r.seed for r in fams[ref]})
+        n_all = len({_unit(r) for r in fams[ref]})
         for fam, rs in fams.items():
             if fam == ref:
                 continue
@@ -123,25 +132,31 @@ def matched_rows(runs: list[Run], n_targets: int = 3) -> list[list[str]]:
     return rows
 
 
+def pooled_label(r: Run) -> str:
+    """The sweep point's label without its base replica (a point pools its replicas and seeds)."""
+    return ",".join(p for p in (r.label or "").split(",") if not p.startswith("base=")) or r.label
+
+
 def plot_frontiers(runs: list[Run], path: Path, title: str) -> Path:
-    """Seed-mean (new-task accuracy, old-task accuracy) per sweep point; each family's frontier."""
+    """Mean (new-task accuracy, old-task accuracy) per sweep point over its replicas and seeds, with
+    95% t-interval error bars on both axes; each family's frontier of the means; zoomed to the data."""
     fig, ax = plt.subplots(figsize=(6.5, 5))
     fams: dict[str, dict[str, list[Run]]] = {}
     for r in runs:
-        fams.setdefault(f"{_family(r)} ({_trained(r)})", {}).setdefault(r.label, []).append(r)
-    for fam, points in fams.items():
+        fams.setdefault(f"{_family(r)} ({_trained(r)})", {}).setdefault(pooled_label(r), []).append(r)
+    for k, (fam, points) in enumerate(fams.items()):
         pts = []
         for rs in points.values():
             x, y = mean_ci(r.summary.get(ACC) for r in rs), mean_ci(r.summary.get(OLD) for r in rs)
             if x.mean is not None and y.mean is not None:
                 pts.append((x.mean, y.mean))
-        if not pts:
-            continue
-        sc = ax.scatter(*zip(*pts), s=30, alpha=0.6)
-        front = pareto_frontier(pts)
-        ax.plot(*zip(*front), marker="o", color=sc.get_facecolor()[0], label=fam)
-    ax.set_xlabel("new-task accuracy (seed mean)")
-    ax.set_ylabel("old-task accuracy (seed mean)")
+                ax.errorbar(x.mean, y.mean, xerr=x.half or 0.0, yerr=y.half or 0.0, fmt="o", ms=3,
+                            color=f"C{k % 10}", alpha=0.5, elinewidth=0.8)
+        if pts:
+            ax.plot(*zip(*pareto_frontier(pts)), marker="o", color=f"C{k % 10}", label=fam)
+    ax.margins(0.03)
+    ax.set_xlabel("new-task accuracy (mean over replicas and seeds)")
+    ax.set_ylabel("old-task accuracy (mean, 95% t-interval)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
@@ -158,20 +173,21 @@ def sweep_section(runs: list[Run], out_dir: Path, prefix: str) -> list[str]:
     runs = [r for r in runs if r.data.get("family") and r.complete]
     if not runs:
         return []
-    lines = ["", "### Sweep: Pareto frontiers and forgetting at matched new-task accuracy", ""]
+    lines = ["", "### Sweep points: Pareto frontiers and forgetting at matched new-task accuracy", "",
+             "Each point pools its base replicas and seeds (n runs); mean ± 95% t-interval over them.", ""]
     head = ["family", "point", "trained", "teacher", "n", "new-task acc", "old-task acc",
             "old-task decline", "fwd KL new", "fwd KL old", "rev KL new", "top-answer share"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in point_rows(runs)]
     lines += ["", "top-answer share = mean over new-task prompts of the most frequent correct answer's "
                   "share of the correct samples at T=1 (1 = collapsed onto one answer per prompt).",
-              "", "Old-task decline at matched new-task accuracy (per seed, linear interpolation along "
-                  "the family's (accuracy, decline) frontier; mean ± 95% CI over seeds, `(n=k)` when only k "
-                  "seeds reach that accuracy; targets span the overlap of the two families' seed-mean "
-                  "accuracy ranges; difference > 0 = the family forgets less than the reference):", ""]
+              "", "Old-task decline at three matched new-task accuracies (per (replica, seed) unit, linear "
+                  "interpolation along the family's (accuracy, decline) frontier; mean ± 95% t-interval over units, "
+                  "`(n=k)` when only k units reach that accuracy; targets span the overlap of the two families' "
+                  "mean accuracy ranges; difference > 0 = the family forgets less than the reference):", ""]
     matched = matched_rows(runs)
     lines += ["| trained | comparison | new-task acc | reference decline | family decline | "
-              "difference (paired by seed) |", "|---|---|---|---|---|---|"]
+              "difference (paired by unit) |", "|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(r) + " |" for r in matched] or ["| — | fewer than two families | | | | |"]
     p = plot_frontiers(runs, out_dir / "plots" / f"{prefix}frontiers.png", "Pareto frontiers per family")
     lines += ["", f"![Pareto frontiers]({p.relative_to(out_dir).as_posix()})"]

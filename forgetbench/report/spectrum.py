@@ -15,7 +15,7 @@ plain run of that method).
 from __future__ import annotations
 
 from forgetbench.razor import matched_targets
-from forgetbench.report.razor import ACC, DECLINE, _family, _fmt_n, _mean_range, _per_seed_decline, _trained
+from forgetbench.report.razor import ACC, DECLINE, _family, _fmt_n, _mean_range, _per_seed_decline, _trained, _unit
 from forgetbench.report.runs import Run
 from forgetbench.report.statistics import mean_ci
 
@@ -42,7 +42,7 @@ def spectrum_rows(runs: list[Run], n_targets: int = 3) -> list[list[str]]:
                              f"no common accuracy: {off} [{spans[0][0]:.2f}, {spans[0][1]:.2f}], "
                              f"{on} [{spans[1][0]:.2f}, {spans[1][1]:.2f}]"])
                 continue
-            n_all = len({r.seed for r in fams[off]} & {r.seed for r in fams[on]})
+            n_all = len({_unit(r) for r in fams[off]} & {_unit(r) for r in fams[on]})
             for a in targets:
                 d_off, d_on = _per_seed_decline(fams[off], a), _per_seed_decline(fams[on], a)
                 effect = [d_on[s] - d_off[s] for s in d_off if s in d_on]

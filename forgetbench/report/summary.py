@@ -1,10 +1,10 @@
 """Report section: the summary table (seed means with 95% t-intervals), the metric definitions,
-the lowest-decline verdict, and the number formatting every section shares."""
+and the number formatting every section shares."""
 from __future__ import annotations
 
 from forgetbench.measures.continual import metric_definitions
 from forgetbench.report.runs import SUMMARY_METRICS, Run
-from forgetbench.report.statistics import MeanCI, mean_ci, welch_p
+from forgetbench.report.statistics import MeanCI, mean_ci
 
 # Definitions of the report's derived columns; the continual metrics come from measures.continual.
 _OWN_DEFINITIONS = {
@@ -69,33 +69,6 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def _stats(runs: list[Run], key: str) -> MeanCI:
     return mean_ci(r.summary.get(key) for r in runs)
-
-
-def verdict(groups: dict[str, list[Run]]) -> str:
-    """Compare the group with the lowest mean final old-task decline with every other group
-    (complete runs only, unless there are none)."""
-    done = {g: rs for g, rs in groups.items() if all(r.complete for r in rs)}
-    note = "" if done else " (incomplete runs only)"
-    groups = done or groups
-    stats = {g: _stats(rs, "final_old_task_decline") for g, rs in groups.items()}
-    stats = {g: s for g, s in stats.items() if s.n > 0}
-    if not stats:
-        return "Verdict: no run has a final old-task decline yet."
-    best = min(stats, key=lambda g: stats[g].mean)
-    b = stats[best]
-    new_b = _stats(groups[best], "final_new_task_accuracy")
-    head = f"{best} declined {fmt_ci(b)} (n={b.n})"
-    if len(stats) == 1:
-        return f"Verdict{note}: only one method has a final old-task decline: {head}; nothing to compare."
-    parts = []
-    for g in sorted((g for g in stats if g != best), key=lambda g: stats[g].mean):
-        o = stats[g]
-        p = welch_p(b, o)
-        test = f"Welch p = {p:.3g}" if p is not None else "no test with n < 2"
-        new_o = _stats(groups[g], "final_new_task_accuracy")
-        parts.append(f"{g} {fmt_ci(o)} (n={o.n}; difference {fmt(o.mean - b.mean)}, {test}; "
-                     f"final new-task accuracy {fmt_ci(new_b)} vs {fmt_ci(new_o)})")
-    return f"Verdict{note}: lowest final old-task decline — {head} vs " + "; ".join(parts) + "."
 
 
 def summary_section(groups: dict[str, list[Run]], defs: dict[str, str]) -> list[str]:
