@@ -134,3 +134,12 @@ def test_the_difference_averaged_over_its_range():
     runs = [_run("sft", "b0", 0, 10, 6), _run("grpo", "b0", 0, 10, 10)]
     (c,) = curves(runs, n_boot=0)
     assert c.mean_diff("grpo")[0] == pytest.approx(0.2)
+
+
+def test_a_control_group_compares_with_the_family_of_the_reference_method():
+    runs = [_run("sft", "b0", 0, 10, 6), _run("grpo", "b0", 0, 10, 10)]
+    for r in runs:
+        r.data["family"] = f"{r.method}_control"
+    (c,) = curves(runs, n_boot=0)
+    assert c.reference == "sft_control" and list(c.diff) == ["grpo_control"]
+    assert c.mean_diff("grpo_control")[0] == pytest.approx(0.2)

@@ -134,7 +134,8 @@ def unit_curves(points: dict[tuple, tuple], families: list[str], reference: str,
 
 def curves(runs: list[Run], reference: str = "sft", n_boot: int = 1000, seed: int = 0,
            levels=LEVELS, grid: np.ndarray = GRID) -> list[Curves]:
-    """The curves of every trained-task group that has the reference family and another one."""
+    """The curves of every trained-task group with two families or more, one of them the reference
+    (the family named ``reference``, else the family of the method ``reference``, e.g. ``sft_control``)."""
     from forgetbench.report.razor import _trained
 
     groups: dict[str, list[Run]] = {}
@@ -144,25 +145,29 @@ def curves(runs: list[Run], reference: str = "sft", n_boot: int = 1000, seed: in
     out = []
     for trained, rs in groups.items():
         scored = Scored.of(rs)
-        families = sorted({f for f, *_ in scored.runs}, key=lambda f: (f != reference, f))
-        if reference not in families or len(families) < 2:
+        present = {f for f, *_ in scored.runs}
+        # the reference family, else (e.g. a control task's group) the family of the reference method
+        ref = reference if reference in present else min(
+            (family_of(r) for r in rs if r.method == reference and family_of(r) in present), default=None)
+        if ref is None or len(present) < 2:
             continue
+        families = sorted(present, key=lambda f: (f != ref, f))
         clusters: dict = {}
         for _, (b, s), *_ in scored.runs:
             if s not in clusters.setdefault(b, []):
                 clusters[b].append(s)
         others = families[1:]
-        dec, diff = unit_curves(scored.points(Draw((), {})), families, reference, grid)
+        dec, diff = unit_curves(scored.points(Draw((), {})), families, ref, grid)
         shown, n_units = {}, {}
         for f in families:
-            finite = {u: np.isfinite(y) for u, y in (dec[f] if f == reference else diff[f]).items()}
+            finite = {u: np.isfinite(y) for u, y in (dec[f] if f == ref else diff[f]).items()}
             n_units[f] = np.sum([m for m in finite.values()] or [np.zeros(grid.size)], axis=0).astype(int)
             per_base = [np.any([m for u, m in finite.items() if u[0] == b] or [np.zeros(grid.size, bool)], axis=0)
                         for b in clusters]
             shown[f] = np.all(per_base, axis=0)
 
         def statistic(d: Draw) -> np.ndarray:
-            dec, diff = unit_curves(scored.points(d), families, reference, grid)
+            dec, diff = unit_curves(scored.points(d), families, ref, grid)
             rows = [nested_mean(dec[f], d.groups) if dec[f] else np.full(grid.size, np.nan) for f in families]
             rows += [nested_mean(diff[f], d.groups) if diff[f] else np.full(grid.size, np.nan) for f in others]
             for f, row in zip(others, rows[len(families):]):
@@ -174,7 +179,7 @@ def curves(runs: list[Run], reference: str = "sft", n_boot: int = 1000, seed: in
         iv = bootstrap(statistic, clusters, scored.n_examples(), n_boot, seed, levels)
         split = lambda k: Interval(iv.estimate[k], iv.low[k], iv.high[k], iv.n_boot, iv.levels, iv.level)  # noqa: E731
         nf, no = len(families), len(others)
-        out.append(Curves(trained, reference, grid, {f: split(k) for k, f in enumerate(families)},
+        out.append(Curves(trained, ref, grid, {f: split(k) for k, f in enumerate(families)},
                           {f: split(nf + k) for k, f in enumerate(others)}, shown, n_units,
                           {f: split(nf + no + k) for k, f in enumerate(others)}))
     return out

@@ -29,7 +29,7 @@ def curve_lines(cs: list[Curves], n: int = 2) -> list[str]:
     """Up to ``n`` lines, one per compared family of the first curve group."""
     if not cs:
         return []
-    c = cs[0]
+    c = next((c for c in cs if c.reference == "sft"), cs[0])    # the main task before a control's
     fams = sorted(c.diff, key=lambda f: (FIRST.index(f) if f in FIRST else len(FIRST), f))[:n]
     out = []
     for f in fams:

@@ -3,12 +3,12 @@
 Methods come in pairs with one objective and two data sources: supervised ``sft`` (teacher targets)
 / ``rft`` (own correct samples), distillation ``kd`` (teacher samples) / ``opd`` (own samples scored
 by the teacher), preferences ``dpo`` (fixed pairs) / ``online_dpo`` (pairs of own samples). For each
-pair on the same trained tasks, at new-task accuracies inside both members' seed-mean ranges:
+pair on the same trained tasks, at new-task accuracies inside both members' mean ranges:
 
     effect(a) = decline_on(a) − decline_off(a)     (< 0: the on-policy member forgets less)
 
-per seed, each member's decline interpolated along its (accuracy, decline) frontier exactly as in the
-sweep section (``report.razor``); mean ± 95% t-interval over the seeds both members reach.
+per (base replica, seed) unit, each member's decline interpolated along its (accuracy, decline) frontier exactly as in the
+sweep section (``report.razor``); mean ± 95% t-interval over the units both members reach.
 A member is the family named like the method (a sweep family without a ``family:`` name, or the
 plain run of that method).
 """
@@ -60,10 +60,10 @@ def spectrum_section(runs: list[Run]) -> list[str]:
     if not rows:
         return []
     head = ["trained", "objective", "off → on-policy", "new-task acc", "off-policy decline", "on-policy decline",
-            "on − off (paired by seed)"]
+            "on − off (paired by unit)"]
     return ["", "### The on-policy effect with the objective held fixed", "",
             "Each pair shares an objective and differs only in where the data come from. Old-task decline "
-            "at matched new-task accuracy (per seed, linear interpolation along each member's (accuracy, "
-            "decline) frontier; mean ± 95% CI over seeds, `(n=k)` when only k seeds reach that accuracy); "
+            "at matched new-task accuracy (per (replica, seed) unit, linear interpolation along each member's (accuracy, "
+            "decline) frontier; mean ± 95% t-interval over units, `(n=k)` when only k units reach that accuracy); "
             "**on − off < 0 = the on-policy member forgets less**.", "",
             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
