@@ -21,11 +21,11 @@ ACC, DECLINE = "final_new_task_accuracy", "final_old_task_decline"
 
 
 def cell(v: tuple[float, float, float] | None, signed: bool = True) -> str:
-    """``+0.012 [+0.004, +0.020]`` or ``—``."""
+    """``+0.0120 [+0.0040, +0.0200]`` or ``—`` (4 decimals: declines along a frontier can be ~0.001)."""
     if v is None:
         return "—"
-    f = "{:+.3f}" if signed else "{:.3f}"
-    text = [f.format(x + 0.0 if abs(x) >= 5e-4 else 0.0) for x in v]     # no "-0.000"
+    f = "{:+.4f}" if signed else "{:.4f}"
+    text = [f.format(x + 0.0 if abs(x) >= 5e-5 else 0.0) for x in v]     # no "-0.0000"
     return f"{text[0]} [{text[1]}, {text[2]}]"
 
 
