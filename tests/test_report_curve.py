@@ -143,3 +143,17 @@ def test_a_control_group_compares_with_the_family_of_the_reference_method():
     (c,) = curves(runs, n_boot=0)
     assert c.reference == "sft_control" and list(c.diff) == ["grpo_control"]
     assert c.mean_diff("grpo_control")[0] == pytest.approx(0.2)
+
+
+def test_the_answer_line_names_the_side_the_interval_excludes():
+    from forgetbench.report.headline import curve_lines
+
+    runs = [_run("sft", b, s, 10, 10 - (s + 1) * (1 + int(b[1])), label="s1") for b in ("b0", "b1") for s in range(3)]
+    runs += [_run("grpo", b, s, 10, 10, label="g1") for b in ("b0", "b1") for s in range(3)]
+    (line,) = curve_lines(curves(runs, n_boot=300))
+    # SFT loses 0.1-0.6 of the old task, GRPO nothing: the averaged difference is > 0 with its interval
+    assert line.startswith("- **grpo vs sft** (nt), at matched new-task accuracy: grpo forgets less.")
+    assert "averaged over 0.20–1.00" in line and "at 0.95: +" in line
+    flat = [_run("sft", "b0", s, 10, 10, label="s1") for s in range(3)] + \
+        [_run("grpo", "b0", s, 10, 10, label="g1") for s in range(3)]
+    assert "no difference resolved" in curve_lines(curves(flat, n_boot=50))[0]
