@@ -31,10 +31,12 @@ GRID = np.round(np.arange(0.0, 1.0 + 1e-9, 0.01), 2)
 
 
 def base_of(r: Run) -> str:
+    """The run's base model (``model_name_or_path``): the replica level of the bootstrap."""
     return str((r.data.get("config") or {}).get("model_name_or_path") or "?")
 
 
 def family_of(r: Run) -> str:
+    """The run's sweep family (its method without a sweep)."""
     return str(r.data.get("family") or r.method)
 
 
@@ -62,8 +64,11 @@ class Scored:
             if new is None or new not in C[T] or new not in C[0]:
                 continue
             refs = reference_rows(r.stages, r.tasks, r.planned or ())[T - 1]
-            old = [(r.tasks[j], *ref(r.tasks[j], C[s][r.tasks[j]])[1:], ref(r.tasks[j], C[T][r.tasks[j]])[1])
-                   for j, s in refs.items() if r.tasks[j] in C[s] and r.tasks[j] in C[T]]
+            old = []                                   # (task, its reference row's index, the last row's)
+            for j, s in refs.items():
+                t = r.tasks[j]
+                if t in C[s] and t in C[T]:
+                    old.append((t, ref(t, C[s][t])[1], ref(t, C[T][t])[1]))
             anchor = ref(new, C[0][new]) if T == 1 else None
             out.append((family_of(r), (base_of(r), r.seed), ref(new, C[T][new]), anchor, old))
         return cls(rows, out)
@@ -84,6 +89,9 @@ class Scored:
         return pts
 
     def __post_init__(self) -> None:
+        for t, v in self.rows.items():
+            if len({len(x) for x in v}) > 1:
+                raise ValueError(f"task {t!r}: runs were scored on different numbers of eval examples")
         self._bits = {t: np.array([[c == "1" for c in s] for s in v], dtype=float) for t, v in self.rows.items()}
 
 
@@ -144,7 +152,10 @@ def curves(runs: list[Run], reference: str = "sft", n_boot: int = 1000, seed: in
             groups.setdefault(_trained(r), []).append(r)
     out = []
     for trained, rs in groups.items():
-        scored = Scored.of(rs)
+        try:
+            scored = Scored.of(rs)
+        except ValueError:                                 # eval sets differ: no shared examples to resample
+            continue
         present = {f for f, *_ in scored.runs}
         # the reference family, else (e.g. a control task's group) the family of the reference method
         ref = reference if reference in present else min(
