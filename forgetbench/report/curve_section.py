@@ -84,7 +84,7 @@ def plot_curves(c: Curves, runs: list[Run], path: Path, title: str) -> Path:
     ax.set_ylabel("old-task decline (lower = forgets less)")
     ax.set_title(f"{title}: decline along each frontier")
     bx.set_xlabel("matched new-task accuracy")
-    bx.set_ylabel(f"decline difference ({c.reference} − family; > 0 = family forgets less)")
+    bx.set_ylabel(f"{c.reference} − family decline (> 0: family forgets less)")
     bx.set_title("difference at matched accuracy, 95% band")
     for a in (ax, bx):
         a.grid(alpha=0.3)
