@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import numpy as np
+
 Point = tuple[float, float]
 
 
@@ -27,15 +29,26 @@ def pareto_frontier(points: Sequence[Point], maximize_y: bool = True) -> list[Po
     return frontier[::-1]
 
 
-def interpolate(curve: Sequence[Point], x: float) -> float | None:
+def interpolate_many(curve: Sequence[Point], xs, tol: float = 1e-12) -> np.ndarray:
+    """Linear interpolation of y at every x of ``xs`` along ``curve`` (sorted by x, distinct x);
+    NaN outside its x-range (within ``tol``). A one-point curve answers only at its own x. The one
+    interpolation of the code base: ``interpolate``, ``decline_at``, ``report.verdict.value_at``
+    and the matched-accuracy curves all call it."""
+    xs = np.atleast_1d(np.asarray(xs, dtype=float))
+    if not curve:
+        return np.full(xs.shape, np.nan)
+    cx = np.array([p[0] for p in curve], dtype=float)
+    cy = np.array([p[1] for p in curve], dtype=float)
+    out = np.interp(np.clip(xs, cx[0], cx[-1]), cx, cy)
+    out[(xs < cx[0] - tol) | (xs > cx[-1] + tol)] = np.nan
+    return out
+
+
+def interpolate(curve: Sequence[Point], x: float, tol: float = 1e-12) -> float | None:
     """Linear interpolation of y at ``x`` along ``curve`` (sorted by x); None outside its x-range.
     ``curve`` with one point answers only at exactly that x."""
-    if not curve or x < curve[0][0] - 1e-12 or x > curve[-1][0] + 1e-12:
-        return None
-    for (x0, y0), (x1, y1) in zip(curve, curve[1:]):
-        if x0 - 1e-12 <= x <= x1 + 1e-12:
-            return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
-    return curve[0][1]
+    y = float(interpolate_many(curve, [x], tol)[0])
+    return None if math.isnan(y) else y
 
 
 def decline_at(points: Sequence[Point], x: float) -> float | None:

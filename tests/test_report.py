@@ -16,7 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from forgetbench.report import main, plot_heatmap, r_squared_quadratic, write_report  # noqa: E402
-from forgetbench.report_stats import mean_ci, t_quantile  # noqa: E402
+from forgetbench.report.statistics import mean_ci, t_quantile  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = ["copy", "reverse", "a", "b"]          # two prior skills, then the two trained tasks
@@ -153,11 +153,16 @@ def test_summary_table_numbers(tmp_path):
                 "mean_new_task_gain", "final_relative_l2", "final_angular_deg",
                 "final_new_task_forward_kl", "final_old_task_forward_kl", "total_train_seconds"):
         assert f"- **{key}** — " in md
-    # the verdict is computed: grpo has the lower decline here
-    verdict = next(l for l in md.splitlines() if "Verdict" in l)
-    assert "grpo declined 0.060 ± 0.127 (n=2)" in verdict
-    assert "sft 0.300 ± 1.271 (n=2" in verdict
-    assert "difference 0.240" in verdict
+    # the verdict is a short table, lowest decline first: grpo, then sft 0.240 higher
+    verdict = md.split("### Verdict")[1]
+    rows = _table_rows(verdict, "group")
+    assert list(rows) == ["grpo", "sft"]
+    assert rows["grpo"]["final old-task decline"] == "0.060 ± 0.127" and rows["grpo"]["difference"] == "—"
+    assert rows["sft"]["final old-task decline"] == "0.300 ± 1.271" and rows["sft"]["difference"] == "0.240"
+    assert rows["sft"]["n"] == "2"
+    # the answer at the top names the lowest-decline group against the next
+    answer = md.split("**The answer**")[1].split("###")[0]
+    assert "**Lowest final old-task decline**: grpo 0.060 ± 0.127 vs sft 0.300 ± 1.271" in answer
 
     # seed-mean accuracy matrix for sft: final row (0.6+0.4)/2, (0.7+0.5)/2, (0.5+0.6)/2, 0.9
     mat = _table_rows(md.split("#### sft")[1], "stage \\ task")
@@ -216,11 +221,11 @@ def test_incomplete_run_and_labels(tmp_path):
     assert rows["grpo/lr1e-4"]["n"] == "1"
     assert rows["grpo/lr1e-4"]["avg_accuracy"] == "0.500"         # n = 1: no interval
     # the verdict compares complete groups only: grpo/lr1e-4 (0.05, n=1) < grpo 0.06 < sft 0.30
-    verdict = next(l for l in md.splitlines() if "Verdict" in l)
-    assert "incomplete" not in verdict
-    assert "grpo/lr1e-4 declined 0.050 (n=1) vs grpo 0.060 ± 0.127 (n=2; difference 0.010, " \
-           "no test with n < 2" in verdict
-    assert "; sft 0.300 ± 1.271 (n=2;" in verdict
+    rows = _table_rows(md.split("### Verdict")[1], "group")
+    assert list(rows) == ["grpo/lr1e-4", "grpo", "sft"]
+    assert rows["grpo/lr1e-4"]["final old-task decline"] == "0.050"
+    assert rows["grpo"]["difference"] == "0.010" and rows["grpo"]["Welch p"] == "n < 2"
+    assert rows["sft"]["final old-task decline"] == "0.300 ± 1.271"
     incomplete = md.split("## Incomplete runs")[1]
     assert "sft seed 2: 1 of 2 stages trained" in incomplete
     assert "seed 0" not in incomplete

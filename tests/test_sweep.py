@@ -78,4 +78,4 @@ sweep:
     before = [p.stat().st_mtime_ns for p in paths]
     assert run_experiment(argv) == 0                           # finished points are skipped
     assert [p.stat().st_mtime_ns for p in paths] == before
-    assert "Sweep: Pareto frontiers" in (tmp_path / "out" / "report.md").read_text()
+    assert "Sweep points: Pareto frontiers" in (tmp_path / "out" / "report.md").read_text()
