@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from forgetbench.report.curve import ACCURACIES, Curves, base_of, curves, family_of  # noqa: E402
+from forgetbench.report.plots import _save  # noqa: E402
 from forgetbench.report.razor import _trained, pooled_label  # noqa: E402
 from forgetbench.report.runs import Run  # noqa: E402
 from forgetbench.report.statistics import mean_ci  # noqa: E402
@@ -90,11 +91,7 @@ def plot_curves(c: Curves, runs: list[Run], path: Path, title: str) -> Path:
         a.grid(alpha=0.3)
         if a.get_legend_handles_labels()[0]:
             a.legend(fontsize=7)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def curve_section(runs: list[Run], out_dir: Path, prefix: str, computed: list[Curves] | None = None) -> list[str]:

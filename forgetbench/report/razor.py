@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from forgetbench.razor import decline_at, matched_targets, pareto_frontier  # noqa: E402
+from forgetbench.report.plots import _save  # noqa: E402
 from forgetbench.report.curve import base_of  # noqa: E402
 from forgetbench.report.runs import Run, planned_tasks  # noqa: E402
 from forgetbench.report.statistics import last, mean_ci, num  # noqa: E402
@@ -161,11 +162,7 @@ def plot_frontiers(runs: list[Run], path: Path, title: str) -> Path:
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def sweep_section(runs: list[Run], out_dir: Path, prefix: str) -> list[str]:
