@@ -95,7 +95,9 @@ def test_killed_in_stage_2_then_rerun_equals_uninterrupted(smoke_run, tmp_path, 
         out = tmp_path / f"try{attempt}"
         cmd = [sys.executable, str(ROOT / "forgetbench" / "run.py"), *SMOKE, "--output_dir", str(out),
                "--methods", "sft", "--overlap_measurement", "false"]
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # a shell that started us in the background leaves SIGINT ignored, and children inherit that
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         path = out / "sft" / "seed0" / "results.json"
         deadline = time.time() + 600
         while not (path.exists() and len(json.loads(path.read_text())["stages"]) == 2):
