@@ -23,7 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from forgetbench.report.conjecture import (  # noqa: E402
-    NEW_CTR, OFF_POLICY, ONPOLICY, PREDICTIONS, compared, eligible, metric_value, points_of,
+    NEW_CTR, OFF_POLICY, ONPOLICY, PREDICTIONS, best_point, compared, eligible, metric_value, points_of,
 )
 from forgetbench.report.plots import _legend, _save  # noqa: E402
 from forgetbench.report.runs import Run  # noqa: E402
@@ -57,10 +57,7 @@ def efficiency_rows(pts: dict[str, dict]) -> dict[str, list[tuple]]:
                 by_budget.setdefault(b, []).append(point)
         rows = []
         for b, cands in sorted(by_budget.items()):
-            def score(p: str) -> float:
-                m = mean_ci(r.summary.get(NEW_CTR) for r in points[p].values()).mean
-                return -1.0 if m is None else m
-            best = max(sorted(cands), key=score)
+            best = best_point({p: points[p] for p in cands})
             rs = list(points[best].values())
             rows.append((b, best, mean_ci(r.summary.get(NEW_CTR) for r in rs),
                          mean_ci(min_stage_new(r) for r in rs)))
