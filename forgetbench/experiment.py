@@ -4,9 +4,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from accelerate import PartialState
-
-from forgetbench import console
 from forgetbench.config import Config, config_from_dict, load_config
 from forgetbench.errors import ForgetbenchError
 from forgetbench.registry import describe_tasks, discover, get_task
@@ -58,6 +55,7 @@ def init_processes() -> PartialState:
     """The process group: gloo on CPU (``accelerate launch --multi_gpu --num_processes N`` on a
     CPU-only machine needs ``cpu=True`` here, or every process believes it is alone)."""
     import torch
+    from accelerate import PartialState
 
     return PartialState(cpu=not torch.cuda.is_available())
 
@@ -82,6 +80,8 @@ def selected(points: list, cfg: Config) -> list:
 def run_one(cfg: Config, point, seed: int, out: Path, made=None) -> dict:
     """One (sweep point, seed) run: its sequence, W&B run and heatmap. ``made``: the point's
     (learner factory, model) when the caller has built it already."""
+    from accelerate import PartialState
+
     state = PartialState()
     pcfg = config_from_dict(point.config) if cfg.sweep else cfg
     factory, model = made or factory_of(pcfg)(pcfg)
@@ -115,6 +115,14 @@ def run_one(cfg: Config, point, seed: int, out: Path, made=None) -> dict:
 
 def run_experiment(argv: list[str]) -> int:
     cfg = load_config(argv)
+    if cfg.launcher == "ray" and not cfg.list_tasks:   # Ray starts and its workers import the run code while this process does
+        from forgetbench.launch_ray import start
+
+        start(cfg)
+    from accelerate import PartialState
+
+    from forgetbench import console
+
     console.configure(cfg.verbose)
     if cfg.threads is not None:
         import torch
@@ -136,9 +144,8 @@ def run_experiment(argv: list[str]) -> int:
     from forgetbench.sweep import expand
 
     if cfg.launcher == "ray":
-        from forgetbench.launch_ray import require_ray, resolve_threads
+        from forgetbench.launch_ray import resolve_threads
 
-        require_ray()
         resolve_threads(cfg)
     points = selected(expand(cfg.to_dict()), cfg)
     if state.is_main_process:

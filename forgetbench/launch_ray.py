@@ -1,7 +1,8 @@
 """``launcher: ray``: every (sweep point, seed) run is a Ray task with declared resources.
 
 ``ray.address`` (or ``RAY_ADDRESS``) joins an existing cluster, else a local instance sized to this
-machine starts. A task runs its run in its worker process with torch threads = ``ray.num_cpus`` (no
+machine starts, first of all, and every worker starts importing the run code while the driver
+checks the config. Runs are submitted largest first (``run_size``). A task runs its run in its worker process with torch threads = ``ray.num_cpus`` (no
 overlapped measurement process: the run uses what it declared); a run asking for several GPUs
 starts ``accelerate launch … --only_run <its run>`` inside its task. A failed run is reported by name
 with its error and does not stop the others; the driver prints runs done / total with an ETA, Ray
@@ -15,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-from forgetbench import console
 from forgetbench.errors import ForgetbenchError
 
 INSTALL = "pip install -e '.[ray]'"
@@ -25,6 +25,8 @@ def require_ray():
     """Import Ray with the log settings a sweep needs. ``RAY_DEDUP_LOGS`` is read when Ray is
     imported, so it is set before: otherwise two runs' similar stage lines are merged into one
     ``[repeated 2x across cluster]`` line (with colour codes) and a run's own line is lost."""
+    from forgetbench import console
+
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")        # every run's own stage lines, each with its name
     if not console.bars_enabled():
         os.environ.setdefault("RAY_COLOR_PREFIX", "0")  # no colour codes in logs
@@ -59,6 +61,7 @@ def _run_in_worker(cfg_dict: dict, point, seed: int, out: str) -> dict:
     try:
         import torch
 
+        from forgetbench import console
         from forgetbench.config import config_from_dict
         from forgetbench.experiment import init_processes, run_one
         from forgetbench.registry import discover
@@ -89,6 +92,37 @@ def _run_in_worker(cfg_dict: dict, point, seed: int, out: str) -> dict:
         return {"name": name, "error": f"{type(e).__name__}: {e}"}
 
 
+def run_size(point) -> float:
+    """A run's size, to start the longest runs first: training steps (LLM) or interactions (recsys)
+    per stage x stages. Two workers that finish a sweep's short runs last leave no core idle at the end."""
+    c = point.config
+    per_stage = (c.get("recsys") or {}).get("interactions_per_stage") if c.get("domain") == "recsys" else c.get("max_steps")
+    return float(per_stage or 0) * len(c.get("tasks") or [None])
+
+
+def _warm(domain: str) -> None:
+    """Import what a run needs (torch, transformers, TRL: seconds), so the first runs need not wait."""
+    import forgetbench.experiment  # noqa: F401
+    import forgetbench.sequence  # noqa: F401
+    if domain == "llm":
+        import forgetbench.llm.learner  # noqa: F401
+    else:
+        import recsys_sim.learner  # noqa: F401
+
+
+def start(cfg) -> None:
+    """Start (or join) Ray and have every worker import the run code now, while the driver still
+    imports its own and checks the config (both take seconds; started first, they overlap)."""
+    ray = require_ray()
+    _init(ray, cfg)
+    slots = int(ray.cluster_resources().get("CPU", 1) // max(float(cfg.ray.num_cpus), 1e-6))
+    warm = ray.remote(_warm).options(num_cpus=cfg.ray.num_cpus, max_retries=0)
+    _warming.extend(warm.remote(cfg.domain) for _ in range(max(1, min(slots, 64))))
+
+
+_warming: list = []   # the warm-up tasks' references (fire and forget)
+
+
 def _init(ray, cfg) -> None:
     if ray.is_initialized():
         return
@@ -103,6 +137,8 @@ def _init(ray, cfg) -> None:
 
 def run_on_ray(cfg, points: list, out: Path) -> list[str]:
     """Run every (point, seed) as a Ray task; return ``"name: error"`` for each failed run."""
+    from forgetbench import console
+
     ray = require_ray()
     _init(ray, cfg)
     remote = ray.remote(_run_in_worker)
@@ -111,7 +147,7 @@ def run_on_ray(cfg, points: list, out: Path) -> list[str]:
     out = Path(out).resolve()
     pending = [remote.options(name=point.run_name(seed), num_cpus=cfg.ray.num_cpus, num_gpus=cfg.ray.num_gpus,
                               max_retries=0).remote(cfg_dict, point, seed, str(out))
-               for point in points for seed in cfg.seeds]
+               for point in sorted(points, key=run_size, reverse=True) for seed in cfg.seeds]
     total, done, failures, started = len(pending), 0, [], time.monotonic()
     while pending:
         ready, pending = ray.wait(pending, num_returns=1)

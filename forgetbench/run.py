@@ -41,9 +41,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     finally:
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized():
+        dist = sys.modules.get("torch.distributed")   # loaded only if a run began (an early error exits at once)
+        if dist is not None and dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
 
 

@@ -8,7 +8,7 @@ import pytest
 from forgetbench.config import Config, RayParams
 from forgetbench.errors import ForgetbenchError
 from forgetbench.experiment import run_experiment
-from forgetbench.launch_ray import accelerate_command, resolve_threads
+from forgetbench.launch_ray import accelerate_command, resolve_threads, run_size, start
 from forgetbench.run import main as run_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +101,25 @@ def test_a_failing_run_is_named_and_the_others_finish(ray, tmp_path, capsys):
     assert "1 run from" in (tmp_path / "out" / "report.md").read_text()
 
 
+def test_start_warms_one_worker_per_cpu_slot(ray):
+    """Before the driver checks the config, every worker slot (cluster CPUs / ray.num_cpus) gets a task
+    that imports the domain's run code, so that the first runs do not wait for torch and TRL to load."""
+    import forgetbench.launch_ray as launch
+
+    def imported(names):
+        return all(n in sys.modules for n in names)
+
+    for num_cpus, domain, module in [(1, "llm", "forgetbench.llm.learner"), (0.5, "recsys", "recsys_sim.learner")]:
+        before = len(launch._warming)
+        start(Config(launcher="ray", domain=domain, ray=RayParams(num_cpus=num_cpus)))
+        cpus = ray.cluster_resources()["CPU"]
+        refs = launch._warming[before:]
+        assert len(refs) == int(cpus / num_cpus)
+        assert ray.get(refs) == [None] * len(refs)
+        check = ray.remote(imported).options(num_cpus=num_cpus)
+        assert ray.get(check.remote(["forgetbench.experiment", "forgetbench.sequence", module]))
+
+
 def test_without_ray_one_clear_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)    # import ray -> ImportError
     rc = run_main(["--config", str(ROOT / "configs" / "smoke.yaml"), "--launcher", "ray",
@@ -116,6 +135,24 @@ def test_threads_are_the_runs_cpus():
     assert cfg.threads == 2 and cfg.overlap_measurement == "false"
     with pytest.raises(ForgetbenchError, match="threads 1 and ray.num_cpus 2 differ"):
         resolve_threads(Config(launcher="ray", threads=1, ray=RayParams(num_cpus=2)))
+
+
+def test_longest_runs_start_first():
+    """Runs go to Ray largest first (steps or interactions per stage x stages); ties keep the config's order."""
+    import yaml
+
+    from forgetbench.sweep import expand
+
+    llm = yaml.safe_load(SWEEP.replace("{sft.learning_rate: [1.0e-3, 3.0e-3]}", "{max_steps: [2, 16, 4]}")
+                         + "  - {method: sft, family: two_stages, grid: {max_steps: [8], tasks: [[sum_to, add]]}}")
+    points = expand(Config(**{k: v for k, v in llm.items() if k != "sweep"}, sweep=llm["sweep"]).to_dict())
+    assert [run_size(p) for p in points] == [2, 16, 4, 16]
+    assert [p.label for p in sorted(points, key=run_size, reverse=True)] == ["steps=16", "steps=8,tasks=sum_to+add",
+                                                                             "steps=4", "steps=2"]
+    rec = yaml.safe_load((ROOT / "configs" / "recsys_smoke.yaml").read_text())
+    sizes = sorted({run_size(p) for p in expand(rec)})
+    n = rec["sweep"][0]["grid"]["recsys.interactions_per_stage"]
+    assert sizes == sorted(float(x) * len(rec["tasks"]) for x in n)
 
 
 def test_several_gpus_start_accelerate_for_their_run_only():

@@ -21,7 +21,7 @@ from forgetbench.report.bootstrap import Draw, Interval, bootstrap
 from forgetbench.report.curve import base_of
 from forgetbench.report.plots import PREDICTORS
 from forgetbench.report.runs import Run
-from forgetbench.report.statistics import num, r_squared_quadratic
+from forgetbench.report.statistics import num, r_squared_quadratic_finite
 
 ACC, DECLINE = "final_new_task_accuracy", "final_old_task_decline"
 STATS = ("r2_linear", "r2_quadratic", "spearman", "partial_spearman")
@@ -45,15 +45,20 @@ def spearman(x, y) -> float | None:
     return pearson(ranks(x), ranks(y)) if len(x) >= 3 else None
 
 
-def partial_spearman(x, y, z) -> float | None:
-    """Spearman correlation of x and y with z partialled out (None when undefined)."""
-    if len(x) < 4:
-        return None
-    rxy, rxz, ryz = spearman(x, y), spearman(x, z), spearman(y, z)
+def _partial(rxy: float | None, rxz: float | None, ryz: float | None) -> float | None:
+    """ρ_xy·z = (ρ_xy − ρ_xz·ρ_yz) / √((1 − ρ_xz²)(1 − ρ_yz²)); None when undefined."""
     if None in (rxy, rxz, ryz):
         return None
     den = math.sqrt(max(0.0, (1 - rxz ** 2) * (1 - ryz ** 2)))
     return None if den < 1e-12 else (rxy - rxz * ryz) / den
+
+
+def partial_spearman(x, y, z) -> float | None:
+    """Spearman correlation of x and y with z partialled out (None when undefined)."""
+    if len(x) < 4:
+        return None
+    rx, ry, rz = ranks(x), ranks(y), ranks(z)
+    return _partial(pearson(rx, ry), pearson(rx, rz), pearson(ry, rz))
 
 
 def r_squared_linear(x, y) -> float | None:
@@ -61,9 +66,12 @@ def r_squared_linear(x, y) -> float | None:
     return None if r is None else r * r
 
 
-def statistics_of(x, y, z) -> np.ndarray:
-    """The :data:`STATS` of one sample (NaN where undefined)."""
-    vals = (r_squared_linear(x, y), r_squared_quadratic(x, y), spearman(x, y), partial_spearman(x, y, z))
+def statistics_of(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """The :data:`STATS` of one sample of finite values (NaN where undefined); each rank vector once."""
+    rx, ry, rz = ranks(x), ranks(y), ranks(z)
+    rho = pearson(rx, ry) if len(x) >= 3 else None
+    partial = _partial(rho, pearson(rx, rz), pearson(ry, rz)) if len(x) >= 4 else None
+    vals = (r_squared_linear(x, y), r_squared_quadratic_finite(x, y), rho, partial)
     return np.array([np.nan if v is None else v for v in vals])
 
 

@@ -128,10 +128,14 @@ def r_squared_quadratic(x: Sequence[Any], y: Sequence[Any]) -> float | None:
     pts = [(num(a), num(b)) for a, b in zip(x, y)]
     pts = [(a, b) for a, b in pts if a is not None and b is not None
            and math.isfinite(a) and math.isfinite(b)]
-    if len({a for a, _ in pts}) < 3:
+    return r_squared_quadratic_finite(np.array([a for a, _ in pts], dtype=np.float64),
+                                      np.array([b for _, b in pts], dtype=np.float64))
+
+
+def r_squared_quadratic_finite(xs: np.ndarray, ys: np.ndarray) -> float | None:
+    """:func:`r_squared_quadratic` of two float arrays already known to be finite (the bootstrap's inner loop)."""
+    if len(np.unique(xs)) < 3:
         return None
-    xs = np.array([a for a, _ in pts], dtype=np.float64)
-    ys = np.array([b for _, b in pts], dtype=np.float64)
     ss_tot = float(np.sum((ys - ys.mean()) ** 2))
     if ss_tot == 0.0:
         return None
