@@ -11,7 +11,7 @@ one CPU per run, 2 runs at a time). Each round runs each way, rotating which goe
 directories; reports the median wall time of each, the ratios, and checks that all gave the same
 numbers in every ``results.json``.
 
-    python benchmarks/sweep_throughput.py             # about 12 min on 2 cores
+    python benchmarks/sweep_throughput.py             # 3 rounds, about 13 min on 2 cores
     python benchmarks/sweep_throughput.py --small --kinds serial,serial_1core,ray   # about 5 min
     python benchmarks/sweep_throughput.py --quick     # under a minute
 """
@@ -76,8 +76,10 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="the built-in sweep at 1 seed, 10 steps (4 runs; Ray "
                     "start-up dominates)")
     ap.add_argument("--kinds", default="serial,ray", help="comma-separated from: " + ", ".join(KINDS))
-    ap.add_argument("--repeats", type=int, default=1, help="rounds (each runs every kind; median reported)")
+    ap.add_argument("--repeats", type=int, help="rounds (each runs every kind; median reported); default 3, "
+                    "1 with --quick")
     a = ap.parse_args(argv)
+    a.repeats = a.repeats or (1 if a.quick else 3)
     kinds = a.kinds.split(",")
     if not kinds or set(kinds) - set(KINDS):
         ap.error(f"--kinds: choose from {', '.join(KINDS)}")
