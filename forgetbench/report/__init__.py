@@ -33,7 +33,7 @@ from forgetbench.report.plots import (
 from forgetbench.report.predictors import predictor_section, predictor_table
 from forgetbench.report.razor import sweep_section
 from forgetbench.report.recsys import recsys_sections
-from forgetbench.report.runs import SUMMARY_METRICS, Run, find_runs, group_runs, mean_matrix
+from forgetbench.report.runs import SUMMARY_METRICS, Run, family_groups, find_runs, group_runs, mean_matrix
 from forgetbench.report.spectrum import spectrum_section
 from forgetbench.report.statistics import r_squared_quadratic
 from forgetbench.report.summary import _n, all_definitions, summary_section
@@ -83,14 +83,15 @@ def _experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str,
         made.append((f"accuracy, {g} (seed mean)", plot_heatmap(
             mean_results(exp, g, stages, tasks, mat), plots / f"{prefix}heatmap_{slug(g)}.png",
             title=f"{exp} — {g} (mean of {len(rs)} seeds)")))
+    drawn, pooled = (groups, "") if len(groups) <= MAX_GROUPS else (family_groups(runs), ", points pooled by family")
     made.append(("old-task decline per stage", plot_decline(
-        groups, plots / f"{prefix}old_task_decline.png", f"{exp}: old-task decline (95% CI)")))
+        drawn, plots / f"{prefix}old_task_decline.png", f"{exp}: old-task decline (95% CI{pooled})")))
     made.append(("new vs old task accuracy (final stage)", plot_pareto(
-        groups, plots / f"{prefix}pareto.png", f"{exp}: new vs old task accuracy")))
+        drawn, plots / f"{prefix}pareto.png", f"{exp}: new vs old task accuracy")))
     made.append(("forgetting vs KL and drift", plot_predictors(
-        groups, plots / f"{prefix}forgetting_vs_predictors.png", f"{exp}: what predicts forgetting")))
+        drawn, plots / f"{prefix}forgetting_vs_predictors.png", f"{exp}: what predicts forgetting")))
     made.append(("per-layer drift (final stage)", plot_per_layer(
-        groups, plots / f"{prefix}per_layer_drift.png", f"{exp}: per-layer relative drift")))
+        drawn, plots / f"{prefix}per_layer_drift.png", f"{exp}: per-layer relative drift{pooled}")))
     lines += ["", "### Plots", ""]
     for caption, p in made:
         if p is not None:

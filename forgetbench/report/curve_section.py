@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from forgetbench.report.curve import ACCURACIES, Curves, base_of, curves, family_of  # noqa: E402
-from forgetbench.report.plots import _save  # noqa: E402
+from forgetbench.report.plots import _save, group_colour  # noqa: E402
 from forgetbench.report.razor import _trained, pooled_label  # noqa: E402
 from forgetbench.report.runs import Run  # noqa: E402
 from forgetbench.report.statistics import mean_ci  # noqa: E402
@@ -63,7 +63,7 @@ def plot_curves(c: Curves, runs: list[Run], path: Path, title: str) -> Path:
     pts = _point_stats(runs)
     xs_all = []
     for k, (fam, iv) in enumerate(c.decline.items()):
-        colour = f"C{k}"
+        colour = group_colour(k, len(c.decline))
         m = c.shown[fam] if fam == c.reference else np.isfinite(iv.estimate)
         ax.plot(c.grid[m], iv.estimate[m], color=colour, label=f"{fam} (frontier, pooled)")
         ax.fill_between(c.grid[m], iv.low[m], iv.high[m], color=colour, alpha=0.2, linewidth=0)
@@ -73,8 +73,9 @@ def plot_curves(c: Curves, runs: list[Run], path: Path, title: str) -> Path:
         xs_all += list(c.grid[m])
     for k, (fam, iv) in enumerate(c.diff.items(), 1):
         m = c.shown[fam]
-        bx.plot(c.grid[m], iv.estimate[m], color=f"C{k}", label=f"{c.reference} − {fam}")
-        bx.fill_between(c.grid[m], iv.low[m], iv.high[m], color=f"C{k}", alpha=0.2, linewidth=0)
+        colour = group_colour(k, len(c.decline))
+        bx.plot(c.grid[m], iv.estimate[m], color=colour, label=f"{c.reference} − {fam}")
+        bx.fill_between(c.grid[m], iv.low[m], iv.high[m], color=colour, alpha=0.2, linewidth=0)
     bx.axhline(0.0, color="k", lw=0.8)
     if xs_all:
         lo, hi = min(xs_all), max(xs_all)

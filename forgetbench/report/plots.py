@@ -34,6 +34,18 @@ def slug(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", s).strip("_") or "x"
 
 
+def _distinct_colours(axes, n_groups: int) -> None:
+    """Past matplotlib's 10 default colours, 20 (tab20), so that no two of up to 20 groups share one."""
+    if n_groups > 10:
+        for ax in np.atleast_1d(axes):
+            ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
+
+
+def group_colour(k: int, n_groups: int):
+    """The k-th of ``n_groups`` colours: matplotlib's C0–C9, or tab20's 20 past 10 groups."""
+    return plt.get_cmap("tab20").colors[k % 20] if n_groups > 10 else f"C{k % 10}"
+
+
 def _legend(ax, fontsize: int = 8) -> None:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=fontsize)
@@ -101,6 +113,7 @@ def plot_heatmap(results: dict, path: str | Path, title: str | None = None) -> P
 def plot_decline(groups: dict[str, list[Run]], path: Path, title: str) -> Path:
     """Old-task decline after each trained stage: seed mean per method, 95% t-band when n > 1."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    _distinct_colours(ax, len(groups))
     names: list[str] = []
     for gname, runs in groups.items():
         longest = max(runs, key=lambda r: len(r.stages))
@@ -131,6 +144,7 @@ def plot_decline(groups: dict[str, list[Run]], path: Path, title: str) -> Path:
 def plot_pareto(groups: dict[str, list[Run]], path: Path, title: str) -> Path:
     """Final new-task accuracy vs final mean old-task accuracy, one point per run."""
     fig, ax = plt.subplots(figsize=(6, 5))
+    _distinct_colours(ax, len(groups))
     for gname, runs in groups.items():
         pts = [(r.summary.get("final_new_task_accuracy"), r.summary.get("final_old_task_accuracy"))
                for r in runs]
@@ -163,6 +177,7 @@ def plot_predictors(groups: dict[str, list[Run]], path: Path, title: str) -> Pat
     runs = [r for rs in groups.values() for r in rs]
     r2 = predictor_r2(runs)
     fig, axes = plt.subplots(1, len(PLOTTED), figsize=(5 * len(PLOTTED), 4.3))
+    _distinct_colours(axes, len(groups))
     for ax, (key, xlabel) in zip(axes, PLOTTED):
         allx, ally = [], []
         for gname, rs in groups.items():
@@ -198,6 +213,7 @@ def plot_per_layer(groups: dict[str, list[Run]], path: Path, title: str) -> Path
     if not modules:
         return None
     fig, ax = plt.subplots(figsize=(min(4 + 0.35 * len(modules), 18), 4.8))
+    _distinct_colours(ax, len(per))
     xs = np.arange(len(modules))
     for g, d in per.items():
         ys = [d.get(m, np.nan) for m in modules]

@@ -167,6 +167,16 @@ def group_runs(runs: list[Run]) -> dict[str, list[Run]]:
     return out
 
 
+def family_groups(runs: list[Run]) -> dict[str, list[Run]]:
+    """Runs keyed by sweep family (``family``, else the method; incomplete runs apart), in first-seen
+    order: what the plots draw when a sweep has too many points for one legend entry each."""
+    out: dict[str, list[Run]] = {}
+    for r in runs:
+        name = str(r.data.get("family") or r.method)
+        out.setdefault(name if r.complete else f"{name} (incomplete)", []).append(r)
+    return out
+
+
 def mean_matrix(runs: list[Run]) -> tuple[list[str], list[str], list[list[float | None]]]:
     """Seed-mean accuracy matrix aligned by stage position/name and task name (cells missing in
     every run are None). Stage names come from the longest run."""
