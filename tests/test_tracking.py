@@ -298,37 +298,3 @@ def test_harness_run_writes_one_offline_wandb_run_per_method(offline_env, micro_
         assert g["summary"]["final/kl/new_task_forward_kl"] == pytest.approx(res["kl"][-1]["new_task_forward_kl"])
         assert g["summary"]["results/accuracy_heatmap/_type"] == "image-file"
         assert [h["cl/stage"] for h in g["history"] if "cl/stage" in h] == [0, 1]
-
-
-def test_each_ray_task_writes_its_own_offline_run(offline_env, tmp_path):
-    """``launcher: ray``: every (sweep point, seed) task logs its own W&B run, as a serial sweep does."""
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
-    from forgetbench.experiment import run_experiment
-
-    cfg = tmp_path / "sw.yaml"
-    cfg.write_text("""
-experiment: sw
-model_name_or_path: embedded:micro
-tasks: [sum_to]
-prior_tasks: [copy]
-methods: [sft]
-max_steps: 2
-prompts_per_step: 4
-kl: {n_prompts: 2, n_samples: 1}
-sweep:
-  - {method: sft, grid: {sft.learning_rate: [1.0e-3, 3.0e-3]}}
-""")
-    out = tmp_path / "out"
-    ray.shutdown()                      # a fresh local instance: its workers get this test's W&B settings
-    try:
-        assert run_experiment(["--config", str(cfg), "--output_dir", str(out), "--launcher", "ray",
-                               "--report_to", "wandb"]) == 0
-    finally:
-        ray.shutdown()
-    got = {r["run"].display_name: r for r in (read_run(d) for d in sorted((out / "wandb").glob("offline-run-*")))}
-    assert set(got) == {"sft-lr=0.001-seed0", "sft-lr=0.003-seed0"}
-    for name, g in got.items():
-        res = json.loads((out / "sft" / name[len("sft-"):-len("-seed0")] / "seed0" / "results.json").read_text())
-        assert g["run"].run_group == "sw" and g["run"].job_type == "sft"
-        assert g["summary"]["final/old_task_decline"] == pytest.approx(res["metrics"]["old_task_decline"][-1])
-        assert [h["cl/stage"] for h in g["history"] if "cl/stage" in h] == [0, 1]
