@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_ray_launcher import SWEEP
 from test_tracking import offline_env, read_run  # noqa: F401  (offline_env: the fixture)
 
 
@@ -13,18 +14,7 @@ def test_each_ray_task_writes_its_own_offline_run(offline_env, tmp_path):
     from forgetbench.experiment import run_experiment
 
     cfg = tmp_path / "sw.yaml"
-    cfg.write_text("""
-experiment: sw
-model_name_or_path: embedded:micro
-tasks: [sum_to]
-prior_tasks: [copy]
-methods: [sft]
-max_steps: 2
-prompts_per_step: 4
-kl: {n_prompts: 2, n_samples: 1}
-sweep:
-  - {method: sft, grid: {sft.learning_rate: [1.0e-3, 3.0e-3]}}
-""")
+    cfg.write_text(SWEEP)
     out = tmp_path / "out"
     ray.shutdown()                      # a fresh local instance: its workers get this test's W&B settings
     try:
