@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from forgetbench.report.runs import Run, planned_tasks
+from forgetbench.report.runs import Run, family_of, planned_tasks
 from forgetbench.report.statistics import last, mean_ci, num
 from forgetbench.report.verdict import (
     INCONCLUSIVE, Verdict, compare, matched_values, mean_of, paired_differences, verdict,
@@ -98,7 +98,7 @@ def metric_value(run: Run, metric: str) -> float | None:
 def eligible(runs: list[Run]) -> list[Run]:
     """Complete recsys runs of the learners' own families training the most common sequence."""
     keep = [r for r in runs if r.domain == "recsys" and r.complete and r.method in LEARNERS
-            and str(r.data.get("family") or r.method) == r.method]
+            and family_of(r) == r.method]
     seqs: dict[tuple, int] = {}
     for r in keep:
         key = tuple(planned_tasks(r.data.get("config") or {}, r.domain) or r.stages[1:])

@@ -23,7 +23,7 @@ import numpy as np
 from forgetbench.measures.continual import reference_rows
 from forgetbench.razor import interpolate_many, pareto_frontier
 from forgetbench.report.bootstrap import LEVELS, Draw, Interval, bootstrap, nested_mean
-from forgetbench.report.runs import Run
+from forgetbench.report.runs import Run, family_of
 
 #: Fixed accuracies of the report's table.
 ACCURACIES = (0.6, 0.7, 0.8, 0.9, 0.95)
@@ -33,11 +33,6 @@ GRID = np.round(np.arange(0.0, 1.0 + 1e-9, 0.01), 2)
 def base_of(r: Run) -> str:
     """The run's base model (``model_name_or_path``): the replica level of the bootstrap."""
     return str((r.data.get("config") or {}).get("model_name_or_path") or "?")
-
-
-def family_of(r: Run) -> str:
-    """The run's sweep family (its method without a sweep)."""
-    return str(r.data.get("family") or r.method)
 
 
 @dataclass

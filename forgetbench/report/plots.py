@@ -34,16 +34,23 @@ def slug(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", s).strip("_") or "x"
 
 
-def _distinct_colours(axes, n_groups: int) -> None:
-    """Past matplotlib's 10 default colours, 20 (tab20), so that no two of up to 20 groups share one."""
-    if n_groups > 10:
-        for ax in np.atleast_1d(axes):
-            ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
+def palette(n_groups: int) -> list:
+    """Colours for ``n_groups`` groups: matplotlib's C0–C9, or tab20's 20 past 10 groups, so that
+    no two of up to 20 groups share one."""
+    return list(plt.get_cmap("tab20").colors) if n_groups > 10 else [f"C{k}" for k in range(10)]
 
 
 def group_colour(k: int, n_groups: int):
-    """The k-th of ``n_groups`` colours: matplotlib's C0–C9, or tab20's 20 past 10 groups."""
-    return plt.get_cmap("tab20").colors[k % 20] if n_groups > 10 else f"C{k % 10}"
+    """The k-th of ``n_groups`` groups' colour (``palette``)."""
+    colours = palette(n_groups)
+    return colours[k % len(colours)]
+
+
+def _distinct_colours(axes, n_groups: int) -> None:
+    """Past 10 groups every axis cycles through ``palette(n_groups)`` (up to 10, the default C0–C9)."""
+    if n_groups > 10:
+        for ax in np.atleast_1d(axes):
+            ax.set_prop_cycle(color=palette(n_groups))
 
 
 def _legend(ax, fontsize: int = 8) -> None:

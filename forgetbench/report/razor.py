@@ -20,14 +20,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from forgetbench.razor import decline_at, matched_targets, pareto_frontier  # noqa: E402
 from forgetbench.report.plots import _save  # noqa: E402
 from forgetbench.report.curve import base_of  # noqa: E402
-from forgetbench.report.runs import Run, planned_tasks  # noqa: E402
+from forgetbench.report.runs import Run, family_of, planned_tasks  # noqa: E402
 from forgetbench.report.statistics import last, mean_ci, num  # noqa: E402
 
 ACC, OLD, DECLINE = "final_new_task_accuracy", "final_old_task_accuracy", "final_old_task_decline"
-
-
-def _family(r: Run) -> str:
-    return str(r.data.get("family") or r.method)
 
 
 def _unit(r: Run) -> tuple:
@@ -66,7 +62,7 @@ def point_rows(runs: list[Run]) -> list[list[str]]:
     """One row per sweep point: family, label, trained tasks, teacher, n, and seed means ± CI."""
     points: dict[tuple[str, str], list[Run]] = {}
     for r in runs:
-        points.setdefault((_family(r), pooled_label(r) or r.method), []).append(r)
+        points.setdefault((family_of(r), pooled_label(r) or r.method), []).append(r)
     rows = []
     for (fam, label), rs in points.items():
         rows.append([fam, label, _trained(rs[0]), _teacher(rs[0]), str(len(rs)),
@@ -110,7 +106,7 @@ def matched_rows(runs: list[Run], n_targets: int = 3) -> list[list[str]]:
     by_tasks: dict[str, dict[str, list[Run]]] = {}
     for r in runs:
         if r.summary.get(ACC) is not None and r.summary.get(DECLINE) is not None:
-            by_tasks.setdefault(_trained(r), {}).setdefault(_family(r), []).append(r)
+            by_tasks.setdefault(_trained(r), {}).setdefault(family_of(r), []).append(r)
     rows = []
     for tasks, fams in by_tasks.items():
         ref = "sft" if "sft" in fams else next(iter(fams))
@@ -144,7 +140,7 @@ def plot_frontiers(runs: list[Run], path: Path, title: str) -> Path:
     fig, ax = plt.subplots(figsize=(6.5, 5))
     fams: dict[str, dict[str, list[Run]]] = {}
     for r in runs:
-        fams.setdefault(f"{_family(r)} ({_trained(r)})", {}).setdefault(pooled_label(r), []).append(r)
+        fams.setdefault(f"{family_of(r)} ({_trained(r)})", {}).setdefault(pooled_label(r), []).append(r)
     for k, (fam, points) in enumerate(fams.items()):
         pts = []
         for rs in points.values():

@@ -159,22 +159,23 @@ def find_runs(output_dir: Path) -> tuple[list[Run], list[str]]:
     return runs, problems
 
 
-def group_runs(runs: list[Run]) -> dict[str, list[Run]]:
-    """Runs of one experiment keyed by ``table_group``, in first-seen order."""
+def group_runs(runs: list[Run], key=lambda r: r.table_group) -> dict[str, list[Run]]:
+    """Runs of one experiment keyed by ``key`` (default ``table_group``), in first-seen order."""
     out: dict[str, list[Run]] = {}
     for r in runs:
-        out.setdefault(r.table_group, []).append(r)
+        out.setdefault(key(r), []).append(r)
     return out
+
+
+def family_of(r: Run) -> str:
+    """The run's sweep family (its method without a sweep)."""
+    return str(r.data.get("family") or r.method)
 
 
 def family_groups(runs: list[Run]) -> dict[str, list[Run]]:
-    """Runs keyed by sweep family (``family``, else the method; incomplete runs apart), in first-seen
-    order: what the plots draw when a sweep has too many points for one legend entry each."""
-    out: dict[str, list[Run]] = {}
-    for r in runs:
-        name = str(r.data.get("family") or r.method)
-        out.setdefault(name if r.complete else f"{name} (incomplete)", []).append(r)
-    return out
+    """Runs keyed by sweep family (incomplete runs apart, as in ``table_group``): what the plots draw
+    when a sweep has too many points for one legend entry each."""
+    return group_runs(runs, key=lambda r: family_of(r) if r.complete else f"{family_of(r)} (incomplete)")
 
 
 def mean_matrix(runs: list[Run]) -> tuple[list[str], list[str], list[list[float | None]]]:

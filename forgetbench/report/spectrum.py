@@ -15,8 +15,8 @@ plain run of that method).
 from __future__ import annotations
 
 from forgetbench.razor import matched_targets
-from forgetbench.report.razor import ACC, DECLINE, _family, _fmt_n, _mean_range, _per_seed_decline, _trained, _unit
-from forgetbench.report.runs import Run
+from forgetbench.report.razor import ACC, DECLINE, _fmt_n, _mean_range, _per_seed_decline, _trained, _unit
+from forgetbench.report.runs import Run, family_of
 from forgetbench.report.statistics import mean_ci
 
 #: (objective, off-policy member, on-policy member)
@@ -28,7 +28,7 @@ def spectrum_rows(runs: list[Run], n_targets: int = 3) -> list[list[str]]:
     by_tasks: dict[str, dict[str, list[Run]]] = {}
     for r in runs:
         if r.complete and r.summary.get(ACC) is not None and r.summary.get(DECLINE) is not None:
-            by_tasks.setdefault(_trained(r), {}).setdefault(_family(r), []).append(r)
+            by_tasks.setdefault(_trained(r), {}).setdefault(family_of(r), []).append(r)
     rows = []
     for tasks, fams in by_tasks.items():
         for objective, off, on in PAIRS:
