@@ -3,7 +3,7 @@
 Both paths run greedy decoding of every task's fixed eval set on the embedded tiny base, with each
 task's own ``max_new_tokens``, and score the completions with the task:
 
-- batched (what the harness runs): ``forgetbench.llm.evaluate.evaluate_tasks`` (left padding, KV
+- batched (what the harness runs): ``forgetbench.llm.eval.evaluate.evaluate_tasks`` (left padding, KV
   cache, ``eval.batch_size`` prompts per ``generate`` call);
 - loop (the baseline): one prompt at a time — tokenize, ``model.generate`` (greedy, KV cache, stop
   at EOS), decode, score.
@@ -55,10 +55,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     import torch
 
-    from forgetbench.llm.evaluate import evaluate_tasks
-    from forgetbench.llm.models import load_model_and_tokenizer
-    from forgetbench.llm.shipped_base import embedded_base
-    from forgetbench.registry import discover, get_task
+    from forgetbench.llm.eval.evaluate import evaluate_tasks
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer
+    from forgetbench.llm.base_model.shipped import embedded_base
+    from forgetbench.plugins.registry import discover, get_task
 
     discover()
     model, tok = load_model_and_tokenizer(str(embedded_base(a.base)))
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict:
         return evaluate_tasks(model, tok, eval_sets, batch_size=a.batch_size)
 
     # The batched path's completions (untimed), to count its tokens and compare with the loop.
-    from forgetbench.llm.generation import generate_completions
+    from forgetbench.llm.eval.generation import generate_completions
 
     torch.set_num_threads(1)
     comps = {n: generate_completions(model, tok, [r["prompt"] for r in rows], t.max_new_tokens,

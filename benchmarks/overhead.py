@@ -1,6 +1,6 @@
 """Harness overhead: one SFT and one GRPO stage through the harness vs the bare TRL trainers.
 
-- harness: ``forgetbench.sequence.run_sequence`` on a one-stage config (``configs/default.yaml`` with
+- harness: ``forgetbench.loop.sequence.run_sequence`` on a one-stage config (``configs/default.yaml`` with
   ``max_stages: 1``: the first task, ``even_between``, trained; all six of its tasks evaluated) with a
   fresh ``LLMLearner``: learner construction (two model loads, eval sets), base evaluation,
   ``train_stage``, checkpoint, evaluation of every task, ``drift_report``, KL (``divergences``),
@@ -63,8 +63,8 @@ def _timed(fn, sink: list):
 
 def harness_round(cfg, method: str, model_path: str) -> dict:
     """One run_sequence of one stage; every piece's seconds and the total."""
-    import forgetbench.sequence as seq
-    import forgetbench.stage_measurer as sm
+    import forgetbench.loop.sequence as seq
+    import forgetbench.loop.stage_measurer as sm
     from forgetbench.llm.learner import LLMLearner
 
     times: dict[str, list] = defaultdict(list)
@@ -107,8 +107,8 @@ def bare_round(cfg, method: str, model_path: str, stages: int = 1, per_stage: li
 
     from forgetbench.llm.methods.grpo import train_grpo
     from forgetbench.llm.methods.sft import train_sft
-    from forgetbench.llm.models import load_model_and_tokenizer
-    from forgetbench.registry import get_task
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer
+    from forgetbench.plugins.registry import get_task
 
     model, tok = load_model_and_tokenizer(model_path)
     seed, total = 0, 0.0
@@ -138,7 +138,7 @@ def bare_round(cfg, method: str, model_path: str, stages: int = 1, per_stage: li
 def sequence_round(cfg, method: str, model_path: str, starts: list) -> float:
     """Wall seconds of a whole ``run_sequence`` (learner init, base evaluation, every stage); the time
     each stage's training starts is appended to ``starts`` (stage period = next start - this start)."""
-    import forgetbench.sequence as seq
+    import forgetbench.loop.sequence as seq
     from forgetbench.llm.learner import LLMLearner
 
     def make_learner():
@@ -179,9 +179,9 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
     from accelerate import PartialState
 
-    from forgetbench.config import load_config
-    from forgetbench.llm.models import resolve_model_path
-    from forgetbench.registry import discover
+    from forgetbench.config.schema import load_config
+    from forgetbench.llm.base_model.load import resolve_model_path
+    from forgetbench.plugins.registry import discover
 
     PartialState(cpu=not torch.cuda.is_available())
     discover()

@@ -1,6 +1,6 @@
 """forgetbench: does on-policy learning forget less than off-policy supervised learning?"""
 from forgetbench.errors import ForgetbenchError
-from forgetbench.registry import register_task
-from forgetbench.task import Task
+from forgetbench.plugins.registry import register_task
+from forgetbench.plugins.task import Task
 
 __all__ = ["Task", "register_task", "ForgetbenchError"]

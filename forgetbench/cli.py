@@ -25,7 +25,7 @@ def _tasks(argv: list[str]) -> int:
     ap.add_argument("--include_path", nargs="*", default=[], help="directories of plug-in tasks")
     args = ap.parse_args(argv)
     from forgetbench.errors import ForgetbenchError
-    from forgetbench.registry import describe_tasks, discover
+    from forgetbench.plugins.registry import describe_tasks, discover
 
     try:
         discover(args.include_path)
@@ -53,7 +53,7 @@ def _show(argv: list[str]) -> int:
     path = path / "results.json" if path.is_dir() else path
     try:
         r = json.loads(path.read_text())
-        from forgetbench.sequence import summary_line
+        from forgetbench.loop.sequence import summary_line
 
         trained = len(r["stages"]) - 1
         lines = [f"{r.get('experiment', '?')}: {r['method']} seed {r['seed']}, {trained} stage(s) trained, "

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     from forgetbench.errors import ForgetbenchError
 
     try:
-        from forgetbench.experiment import run_experiment
+        from forgetbench.launch.experiment import run_experiment
 
         if "--config" not in argv and os.path.exists(DEFAULT_CONFIG):
             argv = ["--config", os.path.normpath(DEFAULT_CONFIG)] + argv

@@ -1,4 +1,4 @@
-"""``RecsysLearner``: the recommender domain's implementation of ``forgetbench.learner.Learner``.
+"""``RecsysLearner``: the recommender domain's implementation of ``forgetbench.loop.learner.Learner``.
 
 - Base policy (row 0): the policy built deterministically from the seed (random init, then a short
   next-item warm start on uniformly-random slates shown to cohort A; see ``learners.warm_start``).

@@ -17,6 +17,6 @@ sys.path.insert(0, str(ROOT))
 
 @pytest.fixture(scope="session")
 def micro_base_path():
-    from forgetbench.llm.models import resolve_model_path
+    from forgetbench.llm.base_model.load import resolve_model_path
 
     return resolve_model_path("embedded:micro")

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from forgetbench.config import load_config
+from forgetbench.config.schema import load_config
 from forgetbench.errors import ForgetbenchError
 from forgetbench.llm.chat import PromptFormat, raw_example, uses_chat_template
 

@@ -1,7 +1,7 @@
 """Config: YAML + CLI overrides in TRL's style, validation with clear messages."""
 import pytest
 
-from forgetbench.config import load_config
+from forgetbench.config.schema import load_config
 from forgetbench.errors import ForgetbenchError
 
 FIELDS = ["experiment", "domain", "model_name_or_path", "tasks", "prior_tasks", "methods", "seeds",

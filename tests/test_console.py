@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from forgetbench import console
+from forgetbench.loop import console
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIBRARY_NOISE = ("Tokenizing train dataset", "Adding EOS to train dataset", "Truncating train dataset",

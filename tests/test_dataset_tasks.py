@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from forgetbench.errors import ForgetbenchError
-from forgetbench.experiment import run_experiment
-from forgetbench.registry import get_task
+from forgetbench.launch.experiment import run_experiment
+from forgetbench.plugins.registry import get_task
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"

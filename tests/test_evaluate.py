@@ -1,9 +1,9 @@
 """The evaluator on a model whose outputs we know exactly."""
 import torch
 
-from forgetbench.llm.char_tokenizer import build_char_tokenizer
-from forgetbench.llm.evaluate import evaluate_tasks
-from forgetbench.registry import get_task
+from forgetbench.llm.base_model.char_tokenizer import build_char_tokenizer
+from forgetbench.llm.eval.evaluate import evaluate_tasks
+from forgetbench.plugins.registry import get_task
 
 
 class TableModel(torch.nn.Module):
@@ -49,7 +49,7 @@ def test_two_processes_gather_per_example_correctness_in_eval_order(monkeypatch)
     """Each process scores every 2nd row; the gathered per-example string is in eval order."""
     from types import SimpleNamespace
 
-    import forgetbench.llm.evaluate as ev
+    import forgetbench.llm.eval.evaluate as ev
 
     tok = build_char_tokenizer()
     add = get_task("add")

@@ -11,7 +11,7 @@ gguf = pytest.importorskip("gguf", reason="the 'gguf' package is in the [test] e
 
 from forgetbench.errors import ForgetbenchError  # noqa: E402
 from forgetbench.llm.chat import PromptFormat  # noqa: E402
-from forgetbench.llm.models import load_model_and_tokenizer, resolve_model_path  # noqa: E402
+from forgetbench.llm.base_model.load import load_model_and_tokenizer, resolve_model_path  # noqa: E402
 
 TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
             "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")

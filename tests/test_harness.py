@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from forgetbench.experiment import run_experiment
+from forgetbench.launch.experiment import run_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ["--config", str(ROOT / "configs" / "smoke.yaml")]
@@ -135,10 +135,10 @@ def test_different_config_refused_unless_overwrite(smoke_run, capsys):
 def test_grpo_reference_is_the_stage_start_model(micro_base_path, tmp_path):
     from datasets import Dataset
 
-    from forgetbench.config import GRPOParams
+    from forgetbench.config.schema import GRPOParams
     from forgetbench.llm.methods.grpo import build_grpo_trainer
-    from forgetbench.llm.models import load_model_and_tokenizer
-    from forgetbench.registry import get_task
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer
+    from forgetbench.plugins.registry import get_task
 
     model, tok = load_model_and_tokenizer(micro_base_path)
     with torch.no_grad():  # the "stage start" differs from the base
@@ -160,7 +160,7 @@ def test_grpo_reference_is_the_stage_start_model(micro_base_path, tmp_path):
 
 
 def test_learner_points_grpo_reference_at_latest_checkpoint(micro_base_path, tmp_path):
-    from forgetbench.config import load_config
+    from forgetbench.config.schema import load_config
     from forgetbench.llm.learner import LLMLearner
 
     cfg = load_config(SMOKE)

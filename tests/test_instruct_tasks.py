@@ -2,7 +2,7 @@
 eval/train disjointness."""
 import pytest
 
-from forgetbench.registry import get_task
+from forgetbench.plugins.registry import get_task
 
 
 @pytest.mark.parametrize("name,example,right,wrong", [

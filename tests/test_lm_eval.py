@@ -13,9 +13,9 @@ import torch
 
 pytest.importorskip("lm_eval", reason="lm-evaluation-harness is not installed (pip install -e '.[lm_eval]')")
 
-from forgetbench.config import LMEvalParams, load_config  # noqa: E402
+from forgetbench.config.schema import LMEvalParams, load_config  # noqa: E402
 from forgetbench.errors import ForgetbenchError  # noqa: E402
-from forgetbench.llm import lm_eval_suite  # noqa: E402
+from forgetbench.llm.eval import lm_eval_suite  # noqa: E402
 from forgetbench.run import main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ def docs(name):
 
 @pytest.fixture(scope="module")
 def tiny():
-    from forgetbench.llm.models import load_model_and_tokenizer, resolve_model_path
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer, resolve_model_path
 
     return load_model_and_tokenizer(resolve_model_path("embedded:tiny"))
 
@@ -46,8 +46,8 @@ def suite_on_tiny(tiny):
 
 
 def test_generation_column_equals_the_suites_own_scoring(tiny, suite_on_tiny):
-    from forgetbench.llm.evaluate import evaluate_tasks
-    from forgetbench.registry import get_task
+    from forgetbench.llm.eval.evaluate import evaluate_tasks
+    from forgetbench.plugins.registry import get_task
 
     model, tok = tiny
     rows = docs("gen")
@@ -95,8 +95,8 @@ def test_suite_leaves_the_global_random_state_alone(tiny):
 
 
 def test_columns_enter_old_task_decline_and_per_example(tmp_path, suite_on_tiny, tiny):
-    from forgetbench.experiment import run_experiment
-    from forgetbench.llm.models import load_model_and_tokenizer
+    from forgetbench.launch.experiment import run_experiment
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer
     from forgetbench.measures.per_example import example_events
 
     out = tmp_path / "o"

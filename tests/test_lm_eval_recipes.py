@@ -2,7 +2,7 @@
 variant with the shipped local task."""
 from pathlib import Path
 
-from forgetbench.config import load_config
+from forgetbench.config.schema import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

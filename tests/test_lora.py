@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 pytest.importorskip("peft", reason="peft is in the [test] extra: pip install -e '.[test]'")
 
 from forgetbench.errors import ForgetbenchError  # noqa: E402
-from forgetbench.experiment import run_experiment  # noqa: E402
+from forgetbench.launch.experiment import run_experiment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LORA = "{r: 2, lora_alpha: 4, target_modules: [q_proj, v_proj], lora_dropout: 0.0}"
@@ -51,9 +51,9 @@ def test_only_the_adapted_matrices_changed_and_with_rank_at_most_r(lora_run, mic
 
 
 def test_full_fine_tuning_says_weights(tmp_path):
-    from forgetbench.config import load_config
+    from forgetbench.config.schema import load_config
     from forgetbench.llm.learner import run_header
-    from forgetbench.llm.models import resolve_model_path
+    from forgetbench.llm.base_model.load import resolve_model_path
 
     cfg = load_config(["--config", str(ROOT / "configs" / "smoke.yaml")])
     head = run_header(cfg, resolve_model_path("embedded:micro"))

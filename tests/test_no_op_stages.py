@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from forgetbench.experiment import run_experiment
+from forgetbench.launch.experiment import run_experiment
 from forgetbench.llm.learner import zero_spread_stats
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from forgetbench.config import Config, RayParams
+from forgetbench.config.schema import Config, RayParams
 from forgetbench.errors import ForgetbenchError
-from forgetbench.experiment import run_experiment
-from forgetbench.launch_ray import accelerate_command, resolve_threads, run_size, start
+from forgetbench.launch.experiment import run_experiment
+from forgetbench.launch.on_ray import accelerate_command, resolve_threads, run_size, start
 from forgetbench.run import main as run_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +104,7 @@ def test_a_failing_run_is_named_and_the_others_finish(ray, tmp_path, capsys):
 def test_start_warms_one_worker_per_cpu_slot(ray):
     """Before the driver checks the config, every worker slot (cluster CPUs / ray.num_cpus) gets a task
     that imports the domain's run code, so that the first runs do not wait for torch and TRL to load."""
-    import forgetbench.launch_ray as launch
+    import forgetbench.launch.on_ray as launch
 
     def imported(names):
         return all(n in sys.modules for n in names)
@@ -117,7 +117,7 @@ def test_start_warms_one_worker_per_cpu_slot(ray):
         assert len(refs) == int(cpus / num_cpus)
         assert ray.get(refs) == [None] * len(refs)
         check = ray.remote(imported).options(num_cpus=num_cpus)
-        assert ray.get(check.remote(["forgetbench.experiment", "forgetbench.sequence", module]))
+        assert ray.get(check.remote(["forgetbench.launch.experiment", "forgetbench.loop.sequence", module]))
 
 
 def test_without_ray_one_clear_error(tmp_path, monkeypatch, capsys):
@@ -141,7 +141,7 @@ def test_longest_runs_start_first():
     """Runs go to Ray largest first (steps or interactions per stage x stages); ties keep the config's order."""
     import yaml
 
-    from forgetbench.sweep import expand
+    from forgetbench.config.sweep import expand
 
     llm = yaml.safe_load(SWEEP.replace("{sft.learning_rate: [1.0e-3, 3.0e-3]}", "{max_steps: [2, 16, 4]}")
                          + "  - {method: sft, family: two_stages, grid: {max_steps: [8], tasks: [[sum_to, add]]}}")

@@ -11,7 +11,7 @@ from test_tracking import offline_env, read_run  # noqa: F401  (offline_env: the
 def test_each_ray_task_writes_its_own_offline_run(offline_env, tmp_path):
     """``launcher: ray``: every (sweep point, seed) task logs its own W&B run, as a serial sweep does."""
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
-    from forgetbench.experiment import run_experiment
+    from forgetbench.launch.experiment import run_experiment
 
     cfg = tmp_path / "sw.yaml"
     cfg.write_text(SWEEP)

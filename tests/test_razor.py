@@ -1,6 +1,6 @@
 import pytest
 
-from forgetbench.razor import decline_at, interpolate, matched_targets, pareto_frontier
+from forgetbench.report.frontier import decline_at, interpolate, matched_targets, pareto_frontier
 from forgetbench.report.statistics import r_squared_quadratic
 
 
@@ -46,7 +46,7 @@ def test_r2_of_an_exact_quadratic_is_one_and_of_noise_is_low():
 
 
 def test_answer_stats_measure_collapse():
-    from forgetbench.llm.diversity import answer_stats
+    from forgetbench.llm.eval.diversity import answer_stats
 
     groups = [["2", "4", "2", "x"], ["6", "6", "6", "6"], ["a", "b", "c", "d"]]
     correct = [[True, True, True, False], [True] * 4, [False] * 4]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from forgetbench.config import GRPOParams, load_config
+from forgetbench.config.schema import GRPOParams, load_config
 from forgetbench.errors import ForgetbenchError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,8 +55,8 @@ def test_trl_args_cannot_override_the_budget(micro_base_path):
     from datasets import Dataset
 
     from forgetbench.llm.methods.grpo import build_grpo_trainer
-    from forgetbench.llm.models import load_model_and_tokenizer
-    from forgetbench.registry import get_task
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer
+    from forgetbench.plugins.registry import get_task
 
     model, tok = load_model_and_tokenizer(micro_base_path)
     task = get_task("sum_to")

@@ -89,7 +89,7 @@ def test_save_load_resumes_bit_identically(tmp_path, method, extra):
 def test_shipped_config_is_valid():
     from pathlib import Path
 
-    from forgetbench.config import load_config
+    from forgetbench.config.schema import load_config
     from recsys_sim.config import RecsysConfig
 
     path = Path(__file__).resolve().parent.parent / "configs" / "recsys.yaml"
@@ -123,7 +123,7 @@ def test_bad_inputs_raise_forgetbench_errors(tmp_path):
 
 
 def test_runs_through_the_continual_loop(tmp_path):
-    from forgetbench.sequence import run_sequence
+    from forgetbench.loop.sequence import run_sequence
 
     tasks = ["cohort_a", "cohort_b"]
     sec = dict(SMALL, stages=tasks, interactions_per_stage=1024, rounds_per_stage=2)

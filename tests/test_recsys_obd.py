@@ -206,7 +206,7 @@ def test_obd_learner_protocol_end_to_end():
 
 
 def test_shipped_obd_config_validates():
-    from forgetbench.config import load_config
+    from forgetbench.config.schema import load_config
 
     cfg = load_config(["--config", "configs/recsys_obd.yaml"])
     rc = RecsysConfig.from_dict(cfg.recsys)

@@ -135,7 +135,7 @@ def test_old_cohorts_keep_their_users_and_tastes():
 
 
 def test_a_rotation_is_scored_as_adaptation(tmp_path):
-    from forgetbench.sequence import run_sequence
+    from forgetbench.loop.sequence import run_sequence
 
     tasks = ["cohort_a", "cohort_b", "cohort_a_rotated"]
     sec = dict(SMALL, stages=tasks, interactions_per_stage=1024, rounds_per_stage=2)

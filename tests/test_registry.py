@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from forgetbench import Task, register_task
-from forgetbench import registry
+from forgetbench.plugins import registry
 from forgetbench.errors import ForgetbenchError
 
 PLUGIN = textwrap.dedent('''

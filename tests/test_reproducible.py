@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from forgetbench.experiment import run_experiment
+from forgetbench.launch.experiment import run_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED = ROOT / "tests" / "expected" / "tiny_short_sequence.json"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from forgetbench.errors import ForgetbenchError
-from forgetbench.llm.shipped_base import MANIFEST, SHIPPED_ROOT, embedded_base, sha256, shipped_base, verify
-from forgetbench.llm.tiny_base import REPLICAS, RECIPES
+from forgetbench.llm.base_model.shipped import MANIFEST, SHIPPED_ROOT, embedded_base, sha256, shipped_base, verify
+from forgetbench.llm.base_model.recipes import REPLICAS, RECIPES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,7 +82,7 @@ def test_builder_rebuilds_a_recipe_bit_identically_on_one_machine(tmp_path):
     differently, so that comparison is printed, not asserted.)"""
     digests = []
     for run in ("a", "b"):
-        p = subprocess.run([sys.executable, "-m", "forgetbench.llm.build_base", "micro", "--out", str(tmp_path / run),
+        p = subprocess.run([sys.executable, "-m", "forgetbench.llm.base_model.build", "micro", "--out", str(tmp_path / run),
                             "--check"], capture_output=True, text=True, timeout=600, cwd=ROOT)
         assert p.returncode in (0, 1) and "the shipped weights" in p.stdout, p.stdout[-2000:] + p.stderr[-2000:]
         meta = json.loads((tmp_path / run / MANIFEST).read_text())

@@ -7,9 +7,9 @@ import pytest
 import torch
 from datasets import Dataset
 
-from forgetbench.config import load_config
-from forgetbench.experiment import run_experiment
-from forgetbench.task import Task
+from forgetbench.config.schema import load_config
+from forgetbench.launch.experiment import run_experiment
+from forgetbench.plugins.task import Task
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ["--config", str(ROOT / "configs" / "smoke.yaml"), "--max_stages", "1"]
@@ -51,9 +51,9 @@ def test_methods_that_trained_moved_the_weights(spectrum_run):
 
 
 def test_expert_teacher_is_kept_in_the_run_directory_with_its_accuracy(spectrum_run):
-    from forgetbench.llm.evaluate import evaluate_tasks
-    from forgetbench.llm.models import load_model_and_tokenizer
-    from forgetbench.registry import get_task
+    from forgetbench.llm.eval.evaluate import evaluate_tasks
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer
+    from forgetbench.plugins.registry import get_task
 
     for method in ("kd", "opd"):
         info = results(spectrum_run, method)["train_stats"][0]["teacher"]
@@ -101,9 +101,9 @@ def crafted_rows(n=8):
 
 
 def test_rloo_rewards_are_the_tasks_scores(micro_base_path, tmp_path):
-    from forgetbench.config_methods import RLOOParams
+    from forgetbench.config.methods import RLOOParams
     from forgetbench.llm.methods.rloo import train_rloo
-    from forgetbench.llm.models import load_model_and_tokenizer
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer
 
     model, tok = load_model_and_tokenizer(micro_base_path)
     task = Recorded()
@@ -117,10 +117,10 @@ def test_rloo_rewards_are_the_tasks_scores(micro_base_path, tmp_path):
 
 
 def test_online_dpo_ranks_the_models_own_samples_by_the_tasks_score(micro_base_path, tmp_path):
-    from forgetbench.config_methods import OnlineDPOParams
+    from forgetbench.config.methods import OnlineDPOParams
     from forgetbench.llm.methods.online_dpo import build_online_dpo_trainer
 
-    from forgetbench.llm.models import load_model_and_tokenizer
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer
 
     model, tok = load_model_and_tokenizer(micro_base_path)
     task = DigitShare()
@@ -151,8 +151,8 @@ def test_dpo_pairs_chosen_correct_rejected_incorrect(monkeypatch):
 
 def test_dpo_pairs_of_the_micro_model_on_sum_to(micro_base_path):
     from forgetbench.llm.methods.dpo import preference_pairs
-    from forgetbench.llm.models import load_model_and_tokenizer
-    from forgetbench.registry import get_task
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer
+    from forgetbench.plugins.registry import get_task
 
     model, tok = load_model_and_tokenizer(micro_base_path)
     task = get_task("sum_to")
@@ -174,7 +174,7 @@ def test_dpo_stage_records_its_pairs(spectrum_run):
 @pytest.fixture(scope="module")
 def other_teacher(tmp_path_factory, micro_base_path):
     """A teacher that is not the student: the micro base with its weights moved, saved as a path."""
-    from forgetbench.llm.models import load_model_and_tokenizer
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer
 
     model, tok = load_model_and_tokenizer(micro_base_path)
     torch.manual_seed(1)
@@ -191,7 +191,7 @@ def test_kd_trains_on_the_teachers_samples(micro_base_path, other_teacher, monke
     import forgetbench.llm.methods.sft as sft
     from forgetbench.llm.learner import LLMLearner
     from forgetbench.llm.methods.kd import teacher_rows
-    from forgetbench.llm.models import load_model_and_tokenizer
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer
 
     seen = []
     real = sft.train_sft
@@ -213,10 +213,10 @@ def test_kd_trains_on_the_teachers_samples(micro_base_path, other_teacher, monke
 
 
 def test_opd_teacher_is_the_named_model_and_samples_come_from_the_student(micro_base_path, other_teacher, tmp_path):
-    from forgetbench.config_methods import OPDParams
+    from forgetbench.config.methods import OPDParams
     from forgetbench.llm.methods.opd import build_opd_trainer
-    from forgetbench.llm.models import load_model_and_tokenizer
-    from forgetbench.registry import get_task
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer
+    from forgetbench.plugins.registry import get_task
 
     student, tok = load_model_and_tokenizer(micro_base_path)
     teacher, _ = load_model_and_tokenizer(str(other_teacher))
@@ -300,7 +300,7 @@ def test_two_processes(tmp_path):
 
 def test_new_sections_at_their_defaults_keep_old_fingerprints():
     """Runs stored before the spectrum's config sections existed still resume (same fingerprint)."""
-    from forgetbench.sequence import fingerprint
+    from forgetbench.loop.sequence import fingerprint
 
     cfg = load_config(["--config", str(ROOT / "configs" / "default.yaml")]).to_dict()
     old = {k: v for k, v in cfg.items() if k not in ("rloo", "dpo", "online_dpo", "kd", "opd", "expert", "sdft")}

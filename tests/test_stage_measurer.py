@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from forgetbench.errors import ForgetbenchError
-from forgetbench.experiment import run_experiment
-from forgetbench.stage_measurer import ForkedMeasurer, InlineMeasurer, open_measurer
+from forgetbench.launch.experiment import run_experiment
+from forgetbench.loop.stage_measurer import ForkedMeasurer, InlineMeasurer, open_measurer
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ["--config", str(ROOT / "configs" / "smoke.yaml")]

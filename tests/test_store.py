@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from forgetbench import store
+from forgetbench.loop import store
 from forgetbench.errors import ForgetbenchError
 
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from forgetbench.config import Config
+from forgetbench.config.schema import Config
 from forgetbench.errors import ForgetbenchError
-from forgetbench.experiment import run_experiment
-from forgetbench.sweep import expand, label_of
+from forgetbench.launch.experiment import run_experiment
+from forgetbench.config.sweep import expand, label_of
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,7 +4,7 @@ import random
 import pytest
 
 from forgetbench.errors import ForgetbenchError
-from forgetbench.registry import get_task
+from forgetbench.plugins.registry import get_task
 
 
 def ex(task, prompt_answer):

@@ -1,4 +1,4 @@
-from forgetbench.llm.char_tokenizer import build_char_tokenizer
+from forgetbench.llm.base_model.char_tokenizer import build_char_tokenizer
 
 
 def test_round_trip_and_specials():

@@ -13,9 +13,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from forgetbench import tracking  # noqa: E402
+from forgetbench.launch import tracking  # noqa: E402
 from forgetbench.report import plot_heatmap  # noqa: E402
-from forgetbench.tracking import Tracker, flatten_numbers, run_id  # noqa: E402
+from forgetbench.launch.tracking import Tracker, flatten_numbers, run_id  # noqa: E402
 
 RESULTS = {
     "experiment": "toy", "domain": "llm", "seed": 0,
@@ -280,7 +280,7 @@ def test_callback_with_real_trainers(offline_env):
 
 def test_harness_run_writes_one_offline_wandb_run_per_method(offline_env, micro_base_path, tmp_path):
     """Through run_experiment: one W&B run per (method, seed), summary and stage axis filled."""
-    from forgetbench.experiment import run_experiment
+    from forgetbench.launch.experiment import run_experiment
 
     root = Path(__file__).resolve().parent.parent
     out = tmp_path / "out"

@@ -16,23 +16,23 @@ from accelerate import PartialState
 from safetensors.torch import load_file
 from transformers import set_seed
 
-from forgetbench.config import Config
-from forgetbench.console import StageProgress
+from forgetbench.config.schema import Config
+from forgetbench.loop.console import StageProgress
 from forgetbench.llm.chat import PromptFormat
-from forgetbench.llm.diversity import answer_diversity
-from forgetbench.llm import lm_eval_suite
-from forgetbench.llm.evaluate import evaluate_tasks
-from forgetbench.llm.generation import seeded
+from forgetbench.llm.eval.diversity import answer_diversity
+from forgetbench.llm.eval import lm_eval_suite
+from forgetbench.llm.eval.evaluate import evaluate_tasks
+from forgetbench.llm.eval.generation import seeded
 from forgetbench.llm.guards import NanLossGuard
 from forgetbench.llm.lora import add_lora, lora_config, merge_lora, trainable_count
 from forgetbench.llm.methods.grpo import train_grpo
 from forgetbench.llm.methods.own_samples import mix_targets, own_correct_samples
 from forgetbench.llm.methods.sft import train_sft
 from forgetbench.llm.methods.spectrum import TRAIN as SPECTRUM, Stage, train_spectrum
-from forgetbench.llm.models import load_model_and_tokenizer
+from forgetbench.llm.base_model.load import load_model_and_tokenizer
 from forgetbench.llm.sharding import gathered_state, unsharded
 from forgetbench.measures.divergence import lm_kl
-from forgetbench.registry import get_task
+from forgetbench.plugins.registry import get_task
 
 
 def run_header(cfg: Config, model_path: str) -> dict:
@@ -42,7 +42,7 @@ def run_header(cfg: Config, model_path: str) -> dict:
     from transformers import AutoTokenizer
 
     from forgetbench.llm.chat import uses_chat_template
-    from forgetbench.llm.models import resolve_dtype
+    from forgetbench.llm.base_model.load import resolve_dtype
     from forgetbench.llm.trainer_args import compute_precision
 
     weights = str(resolve_dtype(cfg.dtype)).removeprefix("torch.")

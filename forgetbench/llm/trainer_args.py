@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from forgetbench.console import verbose
+from forgetbench.loop.console import verbose
 
 
 def compute_precision(weight_dtype: str = "float32") -> str:

@@ -37,7 +37,7 @@ from forgetbench.report.runs import SUMMARY_METRICS, Run, family_groups, find_ru
 from forgetbench.report.spectrum import spectrum_section
 from forgetbench.report.statistics import r_squared_quadratic
 from forgetbench.report.summary import _n, all_definitions, summary_section
-from forgetbench.store import atomic_write_text
+from forgetbench.loop.store import atomic_write_text
 
 #: Above this many groups (sweep points) an experiment's report leaves out the verdict table and the
 #: per-group heatmaps (the curves, the point table and the summary carry them).

@@ -21,18 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from forgetbench.measures.continual import reference_rows
-from forgetbench.razor import interpolate_many, pareto_frontier
+from forgetbench.report.frontier import interpolate_many, pareto_frontier
 from forgetbench.report.bootstrap import LEVELS, Draw, Interval, bootstrap, nested_mean
-from forgetbench.report.runs import Run, family_of
+from forgetbench.report.runs import Run, base_of, family_of, trained_sequence
 
 #: Fixed accuracies of the report's table.
 ACCURACIES = (0.6, 0.7, 0.8, 0.9, 0.95)
 GRID = np.round(np.arange(0.0, 1.0 + 1e-9, 0.01), 2)
-
-
-def base_of(r: Run) -> str:
-    """The run's base model (``model_name_or_path``): the replica level of the bootstrap."""
-    return str((r.data.get("config") or {}).get("model_name_or_path") or "?")
 
 
 @dataclass
@@ -139,12 +134,11 @@ def curves(runs: list[Run], reference: str = "sft", n_boot: int = 1000, seed: in
            levels=LEVELS, grid: np.ndarray = GRID) -> list[Curves]:
     """The curves of every trained-task group with two families or more, one of them the reference
     (the family named ``reference``, else the family of the method ``reference``, e.g. ``sft_control``)."""
-    from forgetbench.report.razor import _trained
 
     groups: dict[str, list[Run]] = {}
     for r in runs:
         if r.complete and r.data.get("family"):
-            groups.setdefault(_trained(r), []).append(r)
+            groups.setdefault(trained_sequence(r), []).append(r)
     out = []
     for trained, rs in groups.items():
         try:

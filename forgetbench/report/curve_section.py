@@ -12,9 +12,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from forgetbench.report.curve import ACCURACIES, Curves, base_of, curves, family_of  # noqa: E402
+from forgetbench.report.curve import ACCURACIES, Curves, curves  # noqa: E402
+from forgetbench.report.runs import base_of, family_of, trained_sequence  # noqa: E402
 from forgetbench.report.plots import _save, group_colour  # noqa: E402
-from forgetbench.report.razor import _trained, pooled_label  # noqa: E402
+from forgetbench.report.razor import pooled_label  # noqa: E402
 from forgetbench.report.runs import Run  # noqa: E402
 from forgetbench.report.statistics import mean_ci  # noqa: E402
 
@@ -105,7 +106,7 @@ def curve_section(runs: list[Run], out_dir: Path, prefix: str, computed: list[Cu
     lines = ["", "### RL's Razor as a curve: old-task decline at matched new-task accuracy", ""]
     for c in cs:
         iv = next(iter(c.decline.values()))
-        rs = [r for r in runs if _trained(r) == c.trained]
+        rs = [r for r in runs if trained_sequence(r) == c.trained]
         bases = sorted({base_of(r) for r in rs})
         seeds = sorted({r.seed for r in rs}, key=str)
         lines += [f"Trained: {c.trained}; {len(bases)} base replica(s) ({', '.join(bases)}) × "

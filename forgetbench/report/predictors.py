@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from forgetbench.report.bootstrap import Draw, Interval, bootstrap
-from forgetbench.report.curve import base_of
+from forgetbench.report.runs import base_of
 from forgetbench.report.plots import PREDICTORS
 from forgetbench.report.runs import Run
 from forgetbench.report.statistics import num, r_squared_quadratic_finite

@@ -17,10 +17,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from forgetbench.razor import decline_at, matched_targets, pareto_frontier  # noqa: E402
+from forgetbench.report.frontier import decline_at, matched_targets, pareto_frontier  # noqa: E402
 from forgetbench.report.plots import _save  # noqa: E402
-from forgetbench.report.curve import base_of  # noqa: E402
-from forgetbench.report.runs import Run, family_of, planned_tasks  # noqa: E402
+from forgetbench.report.runs import Run, base_of, family_of, trained_sequence  # noqa: E402
 from forgetbench.report.statistics import last, mean_ci, num  # noqa: E402
 
 ACC, OLD, DECLINE = "final_new_task_accuracy", "final_old_task_accuracy", "final_old_task_decline"
@@ -31,14 +30,10 @@ def _unit(r: Run) -> tuple:
     return base_of(r), r.seed
 
 
-def _trained(r: Run) -> str:
-    return " → ".join(planned_tasks(r.data.get("config") or {}, r.domain) or r.stages[1:])
-
-
 def _teacher(r: Run) -> str:
     opts = (r.data.get("config") or {}).get("task_options") or {}
     teachers = {str(o.get("teacher")) for t, o in opts.items() if isinstance(o, dict) and o.get("teacher")
-                and t in _trained(r)}
+                and t in trained_sequence(r)}
     return ",".join(sorted(teachers)) or "—"
 
 
@@ -65,7 +60,7 @@ def point_rows(runs: list[Run]) -> list[list[str]]:
         points.setdefault((family_of(r), pooled_label(r) or r.method), []).append(r)
     rows = []
     for (fam, label), rs in points.items():
-        rows.append([fam, label, _trained(rs[0]), _teacher(rs[0]), str(len(rs)),
+        rows.append([fam, label, trained_sequence(rs[0]), _teacher(rs[0]), str(len(rs)),
                      _fmt(mean_ci(r.summary.get(ACC) for r in rs)),
                      _fmt(mean_ci(r.summary.get(OLD) for r in rs)),
                      _fmt(mean_ci(r.summary.get(DECLINE) for r in rs)),
@@ -106,7 +101,7 @@ def matched_rows(runs: list[Run], n_targets: int = 3) -> list[list[str]]:
     by_tasks: dict[str, dict[str, list[Run]]] = {}
     for r in runs:
         if r.summary.get(ACC) is not None and r.summary.get(DECLINE) is not None:
-            by_tasks.setdefault(_trained(r), {}).setdefault(family_of(r), []).append(r)
+            by_tasks.setdefault(trained_sequence(r), {}).setdefault(family_of(r), []).append(r)
     rows = []
     for tasks, fams in by_tasks.items():
         ref = "sft" if "sft" in fams else next(iter(fams))
@@ -140,7 +135,7 @@ def plot_frontiers(runs: list[Run], path: Path, title: str) -> Path:
     fig, ax = plt.subplots(figsize=(6.5, 5))
     fams: dict[str, dict[str, list[Run]]] = {}
     for r in runs:
-        fams.setdefault(f"{family_of(r)} ({_trained(r)})", {}).setdefault(pooled_label(r), []).append(r)
+        fams.setdefault(f"{family_of(r)} ({trained_sequence(r)})", {}).setdefault(pooled_label(r), []).append(r)
     for k, (fam, points) in enumerate(fams.items()):
         pts = []
         for rs in points.values():

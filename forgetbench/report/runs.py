@@ -217,3 +217,13 @@ def final_defects(runs: list[Run]) -> dict[str, MeanCI]:
                 if num(v) is not None:
                     vals.setdefault(str(k), []).append(num(v))
     return {k: mean_ci(v) for k, v in vals.items()}
+
+
+def base_of(r: Run) -> str:
+    """The run's base model (``model_name_or_path``): the replica level of the bootstrap."""
+    return str((r.data.get("config") or {}).get("model_name_or_path") or "?")
+
+
+def trained_sequence(r: Run) -> str:
+    """The tasks the run's config plans to train, in order (``a → b``); the stages it has otherwise."""
+    return " → ".join(planned_tasks(r.data.get("config") or {}, r.domain) or r.stages[1:])

@@ -14,8 +14,9 @@ plain run of that method).
 """
 from __future__ import annotations
 
-from forgetbench.razor import matched_targets
-from forgetbench.report.razor import ACC, DECLINE, _fmt_n, _mean_range, _per_seed_decline, _trained, _unit
+from forgetbench.report.frontier import matched_targets
+from forgetbench.report.runs import trained_sequence
+from forgetbench.report.razor import ACC, DECLINE, _fmt_n, _mean_range, _per_seed_decline, _unit
 from forgetbench.report.runs import Run, family_of
 from forgetbench.report.statistics import mean_ci
 
@@ -28,7 +29,7 @@ def spectrum_rows(runs: list[Run], n_targets: int = 3) -> list[list[str]]:
     by_tasks: dict[str, dict[str, list[Run]]] = {}
     for r in runs:
         if r.complete and r.summary.get(ACC) is not None and r.summary.get(DECLINE) is not None:
-            by_tasks.setdefault(_trained(r), {}).setdefault(family_of(r), []).append(r)
+            by_tasks.setdefault(trained_sequence(r), {}).setdefault(family_of(r), []).append(r)
     rows = []
     for tasks, fams in by_tasks.items():
         for objective, off, on in PAIRS:

@@ -18,12 +18,12 @@ from accelerate import PartialState
 from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
-from forgetbench.config_methods import DPOParams
-from forgetbench.console import quiet_trainer
+from forgetbench.config.methods import DPOParams
+from forgetbench.loop.console import quiet_trainer
 from forgetbench.llm.methods.own_samples import scored_samples
 from forgetbench.llm.methods.grpo import trained_log
 from forgetbench.llm.trainer_args import common_trainer_kwargs, trl_config
-from forgetbench.task import Task
+from forgetbench.plugins.task import Task
 
 
 def preference_pairs(model, tokenizer, task: Task, rows: list[dict], k: int, seed: int) -> list[dict]:

@@ -16,11 +16,11 @@ from accelerate import PartialState
 from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
-from forgetbench.config import GRPOParams
-from forgetbench.console import quiet_trainer
+from forgetbench.config.schema import GRPOParams
+from forgetbench.loop.console import quiet_trainer
 from forgetbench.errors import ForgetbenchError
 from forgetbench.llm.trainer_args import check_trl_args, common_trainer_kwargs, trl_config
-from forgetbench.task import Task
+from forgetbench.plugins.task import Task
 
 
 def task_reward(task: Task):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from datasets import Dataset
 
-from forgetbench.llm.generation import generate_completions
+from forgetbench.llm.eval.generation import generate_completions
 
 
 def teacher_rows(teacher, tokenizer, rows: list[dict], max_new_tokens: int, k: int, temperature: float,

@@ -12,11 +12,11 @@ from __future__ import annotations
 from accelerate import PartialState
 from datasets import Dataset
 
-from forgetbench.config_methods import OnlineDPOParams
-from forgetbench.console import quiet_trainer
+from forgetbench.config.methods import OnlineDPOParams
+from forgetbench.loop.console import quiet_trainer
 from forgetbench.llm.methods.grpo import task_reward, trained_log
 from forgetbench.llm.trainer_args import common_trainer_kwargs, trl_config
-from forgetbench.task import Task
+from forgetbench.plugins.task import Task
 
 
 class RecordedReward:

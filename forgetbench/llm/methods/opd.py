@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from accelerate import PartialState
 
-from forgetbench.config_methods import OPDParams
-from forgetbench.console import quiet_trainer
+from forgetbench.config.methods import OPDParams
+from forgetbench.loop.console import quiet_trainer
 from forgetbench.errors import ForgetbenchError
 from forgetbench.llm.methods.grpo import trained_log
 from forgetbench.llm.trainer_args import common_trainer_kwargs, trl_config

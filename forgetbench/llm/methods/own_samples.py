@@ -6,8 +6,8 @@ import random
 import torch
 
 from forgetbench.llm.chat import raw_example
-from forgetbench.llm.generation import generate_completions
-from forgetbench.task import Task
+from forgetbench.llm.eval.generation import generate_completions
+from forgetbench.plugins.task import Task
 
 
 def scored_samples(model, tokenizer, task: Task, rows: list[dict], k: int, seed: int) -> list[list[tuple[str, float]]]:

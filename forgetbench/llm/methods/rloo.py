@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from trl import RLOOConfig, RLOOTrainer
 
-from forgetbench.config_methods import RLOOParams
+from forgetbench.config.methods import RLOOParams
 from forgetbench.llm.methods.grpo import build_group_trainer, trained_log
 
 

@@ -5,7 +5,7 @@ from accelerate import PartialState
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
-from forgetbench.console import quiet_trainer
+from forgetbench.loop.console import quiet_trainer
 from forgetbench.llm.trainer_args import common_trainer_kwargs
 
 

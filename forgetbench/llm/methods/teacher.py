@@ -19,8 +19,8 @@ from accelerate import PartialState
 from datasets import Dataset
 
 from forgetbench.errors import ForgetbenchError
-from forgetbench.llm.evaluate import evaluate_tasks
-from forgetbench.store import atomic_write_json, read_json
+from forgetbench.llm.eval.evaluate import evaluate_tasks
+from forgetbench.loop.store import atomic_write_json, read_json
 
 EXPERT = "expert"
 INFO = "teacher.json"
@@ -32,7 +32,7 @@ def check_teacher(section: str, teacher: str) -> None:
         return
     from transformers import AutoConfig
 
-    from forgetbench.llm.models import resolve_model_path
+    from forgetbench.llm.base_model.load import resolve_model_path
 
     try:
         AutoConfig.from_pretrained(resolve_model_path(teacher))
@@ -56,7 +56,7 @@ def stage_teacher(stage, section: str):
         return _path_teacher(stage, section, teacher)
     where = stage.teacher_dir / f"stage{stage.number}"
     if (where / INFO).is_file():
-        from forgetbench.llm.models import load_model_and_tokenizer
+        from forgetbench.llm.base_model.load import load_model_and_tokenizer
 
         model, tok = load_model_and_tokenizer(str(where), dtype=stage.cfg.dtype)
         return model.eval(), tok, {**read_json(where / INFO), "path": str(where), "reused": True}
@@ -94,7 +94,7 @@ def _train_expert(stage):
 
 
 def _path_teacher(stage, section: str, teacher: str):
-    from forgetbench.llm.models import load_model_and_tokenizer, resolve_model_path
+    from forgetbench.llm.base_model.load import load_model_and_tokenizer, resolve_model_path
 
     check_teacher(section, teacher)
     path = resolve_model_path(teacher)

@@ -11,23 +11,16 @@ everyone else does; a missing or changed file is one clear error naming it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from pathlib import Path
 
 from forgetbench.errors import ForgetbenchError
+from forgetbench.llm.base_model.files import cache_root, created_once, sha256
+from forgetbench.llm.base_model.recipes import ALIASES, RECIPES, REPLICAS
 
 MANIFEST = "base.json"
-SHIPPED_ROOT = Path(__file__).resolve().parent.parent / "bases"
-
-
-def sha256(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
+SHIPPED_ROOT = Path(__file__).resolve().parents[2] / "bases"
 
 
 def write_manifest(directory: Path, meta: dict) -> dict:
@@ -52,19 +45,17 @@ def verify(directory: Path) -> dict:
         if sha256(path) != digest:
             raise ForgetbenchError(f"embedded base {directory.name!r}: {path} does not match its sha256 in "
                                    f"{manifest} (the file was changed; reinstall the package or rebuild with "
-                                   f"python -m forgetbench.llm.build_base {directory.name} --out {directory})")
+                                   f"python -m forgetbench.llm.base_model.build {directory.name} --out {directory})")
     return meta
 
 
 def shipped_names() -> list[str]:
-    from forgetbench.llm.tiny_base import ALIASES
 
     return sorted(ALIASES) + sorted(p.name for p in SHIPPED_ROOT.iterdir() if (p / MANIFEST).exists())
 
 
 def shipped_base(name: str, root: Path | None = None) -> Path:
     """Verified directory of the shipped base ``name`` (``tiny`` is ``tiny-r0``)."""
-    from forgetbench.llm.tiny_base import ALIASES
 
     root = root or Path(os.environ.get("FORGETBENCH_BASES", SHIPPED_ROOT))
     path = root / ALIASES.get(name, name)
@@ -84,7 +75,7 @@ def build_in_subprocess(recipe, out: Path) -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
                         "GROUP_RANK", "ROLE_RANK", "TORCHELASTIC_RUN_ID") and not k.startswith("ACCELERATE_")}
-    cmd = [sys.executable, "-m", "forgetbench.llm.build_base", "custom", "--recipe_json",
+    cmd = [sys.executable, "-m", "forgetbench.llm.base_model.build", "custom", "--recipe_json",
            json.dumps(dataclasses.asdict(recipe)), "--out", str(out)]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if p.returncode != 0:
@@ -95,7 +86,6 @@ def build_in_subprocess(recipe, out: Path) -> None:
 def embedded_base(name: str, base_recipe: dict | None = None) -> Path:
     """``embedded:<name>``: the shipped base, or — with a ``base_recipe`` that changes its recipe —
     that recipe built once into the cache (main process; the others wait)."""
-    from forgetbench.llm.tiny_base import ALIASES, RECIPES
 
     if name not in RECIPES:
         raise ForgetbenchError(f"model_name_or_path 'embedded:{name}': unknown embedded base; "
@@ -103,7 +93,6 @@ def embedded_base(name: str, base_recipe: dict | None = None) -> Path:
     recipe = RECIPES[name].with_overrides(base_recipe or {})
     if recipe == RECIPES[name]:
         return shipped_base(name)
-    from forgetbench.llm.created_once import cache_root, created_once
 
     out = cache_root() / f"base-{ALIASES.get(name, name)}-{recipe.key()}"
     return created_once(out, MANIFEST, lambda tmp: build_in_subprocess(recipe, tmp),
@@ -113,7 +102,6 @@ def embedded_base(name: str, base_recipe: dict | None = None) -> Path:
 
 def accuracy_table(root: Path | None = None) -> str:
     """Markdown: each shipped tiny replica's greedy / sampled accuracy per task (from ``base.json``)."""
-    from forgetbench.llm.tiny_base import REPLICAS
 
     root = root or SHIPPED_ROOT
     metas = {n: json.loads((root / n / MANIFEST).read_text()) for n in REPLICAS if (root / n / MANIFEST).exists()}
@@ -130,7 +118,7 @@ def accuracy_table(root: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m forgetbench.llm.shipped_base: verify and print the table
+if __name__ == "__main__":  # python -m forgetbench.llm.base_model.shipped: verify and print the table
     for name in shipped_names():
         shipped_base(name)
     print(accuracy_table())

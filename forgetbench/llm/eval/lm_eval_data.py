@@ -1,6 +1,6 @@
 """The shipped lm-eval suite's data: the embedded world's prior skills as lm-eval documents.
 
-``python -m forgetbench.llm.lm_eval_data`` rewrites ``forgetbench/lm_eval_tasks/*.jsonl`` from the
+``python -m forgetbench.llm.eval.lm_eval_data`` rewrites ``forgetbench/lm_eval_tasks/*.jsonl`` from the
 suite's own eval sets (``Task.load("eval")``, seed 0): the first ``N_PER_SKILL`` prompts of ``copy``,
 ``reverse`` and ``add``, in that order, so a row of the lm-eval tasks is a row the suite's own columns
 score too. Generation documents: ``{skill, prompt, answer}``. Multiple-choice documents add
@@ -40,7 +40,7 @@ def _mistakes(skill: str, prompt: str, answer: str) -> list[str]:
 
 def documents(seed: int = 0) -> tuple[list[dict], list[dict]]:
     """(generation documents, multiple-choice documents), one per prompt, in skill order."""
-    from forgetbench.registry import discover, get_task
+    from forgetbench.plugins.registry import discover, get_task
 
     discover([])
     gen, mc = [], []

@@ -1,5 +1,5 @@
 """Config sections of the on-policy spectrum's methods (``rloo``, ``dpo``, ``online_dpo``, ``kd``,
-``opd``, ``sdft``) and of the ``expert`` teacher; ``forgetbench.config`` puts them in ``Config``.
+``opd``, ``sdft``) and of the ``expert`` teacher; ``forgetbench.config.schema`` puts them in ``Config``.
 
 Every section has ``learning_rate`` and ``trl_args`` (further fields of the method's TRL config,
 passed as they are; unknown names and the fields forgetbench sets — budgets, sampling, precision —

@@ -1,4 +1,5 @@
-"""A directory made once by the main process and waited for by every other process.
+"""Files of a base on disk: their sha256, and a directory made once by the main process and waited for
+by every other process.
 
 Used for whatever a run creates before it starts (an embedded base built from a changed recipe, a
 converted GGUF file): the main process builds into a temporary directory and renames it into place
@@ -8,6 +9,7 @@ so a rank that gets there first never reads a half-made directory. A failed buil
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -58,3 +60,12 @@ def created_once(out: Path, marker: str, build: Callable[[Path], None], *, annou
             raise ForgetbenchError(f"waited {limit:.0f} s for the main process to create {out}; giving up")
         time.sleep(POLL_S)
     return out
+
+
+def sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """The sha256 hex digest of one file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()

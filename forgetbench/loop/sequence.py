@@ -17,11 +17,11 @@ import torch
 from accelerate import PartialState
 
 from forgetbench.errors import ForgetbenchError
-from forgetbench.learner import Learner
+from forgetbench.loop.learner import Learner
 from forgetbench.measures.continual import continual_metrics
 from forgetbench.measures.per_example import example_events
-from forgetbench.stage_measurer import open_measurer
-from forgetbench.store import atomic_write_json, read_json
+from forgetbench.loop.stage_measurer import open_measurer
+from forgetbench.loop.store import atomic_write_json, read_json
 
 #: Config fields that do not change what a run computes (a rerun may differ in these).
 NON_SEMANTIC = ("overwrite", "report_to", "list_tasks", "debug", "max_stages", "output_dir", "seeds",
@@ -37,8 +37,8 @@ def _added_defaults() -> dict[tuple[str, ...], dict]:
     finished runs."""
     import dataclasses
 
-    from forgetbench import config_methods as cm
-    from forgetbench.config import LMEvalParams
+    from forgetbench.config.schema import methods as cm
+    from forgetbench.config.schema import LMEvalParams
 
     out = {(name,): dataclasses.asdict(cls()) for name, cls in (
         ("rloo", cm.RLOOParams), ("dpo", cm.DPOParams), ("online_dpo", cm.OnlineDPOParams), ("kd", cm.KDParams),

@@ -1,4 +1,4 @@
-"""The Learner protocol: the only thing the continual loop (``forgetbench.sequence``) talks to.
+"""The Learner protocol: the only thing the continual loop (``forgetbench.loop.sequence``) talks to.
 
 One implementation per domain: ``forgetbench.llm.learner.LLMLearner`` and
 ``recsys_sim.learner.RecsysLearner``. The loop owns ordering, checkpoints, resume and persistence;

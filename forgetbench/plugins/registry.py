@@ -16,7 +16,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from forgetbench.errors import ForgetbenchError
-from forgetbench.task import Task
+from forgetbench.plugins.task import Task
 
 ENTRY_POINT_GROUP = "forgetbench.tasks"
 _REGISTRY: dict[str, type[Task]] = {}

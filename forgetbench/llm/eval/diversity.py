@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 
 from forgetbench.llm.chat import raw_example
-from forgetbench.llm.generation import generate_completions, seeded
-from forgetbench.task import Task
+from forgetbench.llm.eval.generation import generate_completions, seeded
+from forgetbench.plugins.task import Task
 
 
 def answer_stats(groups: list[list[str]], correct: list[list[bool]]) -> dict:

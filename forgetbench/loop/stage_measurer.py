@@ -23,7 +23,7 @@ import torch
 from accelerate import PartialState
 
 from forgetbench.errors import ForgetbenchError
-from forgetbench.learner import Learner
+from forgetbench.loop.learner import Learner
 from forgetbench.measures.drift import drift_report, snapshot
 
 

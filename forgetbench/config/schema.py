@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from forgetbench.config_methods import (SPECTRUM_METHODS, DPOParams, ExpertParams, KDParams, OnlineDPOParams,
+from forgetbench.config.methods import (SPECTRUM_METHODS, DPOParams, ExpertParams, KDParams, OnlineDPOParams,
                                         OPDParams, RLOOParams, SDFTParams, validate_spectrum)
-from forgetbench.config_parse import build_dataclass, load_yaml, parse_cli, yaml_line
+from forgetbench.config.parse import build_dataclass, load_yaml, parse_cli, yaml_line
 from forgetbench.errors import ForgetbenchError
 
 LLM_METHODS = ("sft", "grpo", "rft") + SPECTRUM_METHODS
@@ -50,7 +50,7 @@ class RFTParams:
 
 @dataclass
 class LMEvalParams:
-    """lm-evaluation-harness tasks run after the base and every stage (``forgetbench.llm.lm_eval_suite``)."""
+    """lm-evaluation-harness tasks run after the base and every stage (``forgetbench.llm.eval.lm_eval_suite``)."""
     #: lm-eval task or group names; each is a column ``lm_eval/<task>``, a prior skill. Empty = off.
     tasks: list[str] = field(default_factory=list)
     #: Few-shot examples (null = each task's own default, 0 when it has none).
@@ -125,7 +125,7 @@ class Config:
     keep_checkpoints: bool = False
     activation_checkpointing: bool = False
     #: Measure stage k in a forked process while stage k+1 trains: auto, true, false
-    #: (``forgetbench.stage_measurer``; auto = one CPU process with one torch thread and a free core).
+    #: (``forgetbench.loop.stage_measurer``; auto = one CPU process with one torch thread and a free core).
     overlap_measurement: Any = "auto"
     #: torch threads per process (null = as launched; ``accelerate launch`` on a CPU gives 1). The
     #: numbers of a run are bit-reproducible on one machine only at a fixed thread count.
@@ -151,11 +151,11 @@ class Config:
     sdft: SDFTParams = field(default_factory=SDFTParams)
     eval: EvalParams = field(default_factory=EvalParams)
     kl: KLParams = field(default_factory=KLParams)
-    #: Overrides of the embedded base's recipe (``forgetbench.llm.tiny_base.BaseRecipe`` fields).
+    #: Overrides of the embedded base's recipe (``forgetbench.llm.base_model.recipes.BaseRecipe`` fields).
     base_recipe: dict[str, Any] = field(default_factory=dict)
     #: The recommender's settings (``recsys_sim.config.RecsysConfig`` fields) when ``domain: recsys``.
     recsys: dict[str, Any] = field(default_factory=dict)
-    #: Grids over config fields, one run directory per point (see ``forgetbench.sweep``).
+    #: Grids over config fields, one run directory per point (see ``forgetbench.config.sweep``).
     sweep: list[dict] = field(default_factory=list)
 
     def stage_tasks(self) -> list[str]:
@@ -242,7 +242,7 @@ def validate(cfg: Config) -> None:
         if r not in ("wandb", "none"):
             fail(f"report_to: unknown tracker {r!r}; known: wandb, none")
     _validate_lm_eval(cfg, fail)
-    from forgetbench.task_options import prune_task_options
+    from forgetbench.config.task_options import prune_task_options
 
     prune_task_options(cfg, fail)
 

@@ -13,9 +13,9 @@ from accelerate import PartialState
 from accelerate.utils import gather_object
 
 from forgetbench.llm.chat import raw_example
-from forgetbench.llm.generation import generate_completions
+from forgetbench.llm.eval.generation import generate_completions
 from forgetbench.measures.per_example import correctness
-from forgetbench.task import Task
+from forgetbench.plugins.task import Task
 
 
 def _sharded_scores(model, tokenizer, task: Task, rows: list[dict], *, do_sample: bool, n: int,

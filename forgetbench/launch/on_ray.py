@@ -25,7 +25,7 @@ def require_ray():
     """Import Ray with the log settings a sweep needs. ``RAY_DEDUP_LOGS`` is read when Ray is
     imported, so it is set before: otherwise two runs' similar stage lines are merged into one
     ``[repeated 2x across cluster]`` line (with colour codes) and a run's own line is lost."""
-    from forgetbench import console
+    from forgetbench.loop import console
 
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")        # every run's own stage lines, each with its name
     if not console.bars_enabled():
@@ -61,10 +61,10 @@ def _run_in_worker(cfg_dict: dict, point, seed: int, out: str) -> dict:
     try:
         import torch
 
-        from forgetbench import console
-        from forgetbench.config import config_from_dict
-        from forgetbench.experiment import init_processes, run_one
-        from forgetbench.registry import discover
+        from forgetbench.loop import console
+        from forgetbench.config.schema import config_from_dict
+        from forgetbench.launch.one_run import init_processes, run_one
+        from forgetbench.plugins.registry import discover
 
         cfg = config_from_dict(cfg_dict)
         if cfg.ray.num_gpus > 1:
@@ -102,8 +102,8 @@ def run_size(point) -> float:
 
 def _warm(domain: str) -> None:
     """Import what a run needs (torch, transformers, TRL: seconds), so the first runs need not wait."""
-    import forgetbench.experiment  # noqa: F401
-    import forgetbench.sequence  # noqa: F401
+    import forgetbench.launch.one_run  # noqa: F401
+    import forgetbench.loop.sequence  # noqa: F401
     if domain == "llm":
         import forgetbench.llm.learner  # noqa: F401
     else:
@@ -137,7 +137,7 @@ def _init(ray, cfg) -> None:
 
 def run_on_ray(cfg, points: list, out: Path) -> list[str]:
     """Run every (point, seed) as a Ray task; return ``"name: error"`` for each failed run."""
-    from forgetbench import console
+    from forgetbench.loop import console
 
     ray = require_ray()
     _init(ray, cfg)

@@ -32,7 +32,7 @@ DTYPES = {"auto": torch.float32, "float32": torch.float32, "bfloat16": torch.bfl
 
 
 def _embedded(name_or_path: str, base_recipe: dict | None) -> str:
-    from forgetbench.llm.shipped_base import embedded_base
+    from forgetbench.llm.base_model.shipped import embedded_base
 
     return str(embedded_base(name_or_path[len(EMBEDDED_PREFIX):], base_recipe))
 
@@ -56,7 +56,7 @@ def package_file(spec: str) -> Path:
 def resolve_model_path(name_or_path: str, base_recipe: dict | None = None, gguf_file: str | None = None) -> str:
     """A directory or hub id that ``load_model_and_tokenizer`` loads directly: builds the embedded
     base, finds package files, converts GGUF files once into the cache."""
-    from forgetbench.llm.gguf_cache import convert_gguf, locate_gguf
+    from forgetbench.llm.base_model.gguf import convert_gguf, locate_gguf
 
     if name_or_path.startswith(EMBEDDED_PREFIX):
         return _embedded(name_or_path, base_recipe)

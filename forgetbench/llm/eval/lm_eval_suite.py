@@ -180,7 +180,7 @@ def run_suite(model, tokenizer, params, checkpoint: str | None = None) -> dict[s
     import numpy as np
     import torch
 
-    from forgetbench import console
+    from forgetbench.loop import console
 
     quiet = not console.verbose()
     if quiet:

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from forgetbench.errors import ForgetbenchError
-from forgetbench.llm.created_once import cache_root, created_once
+from forgetbench.llm.base_model.files import cache_root, created_once
 
 
 def require_gguf(what: str) -> None:
@@ -27,7 +27,7 @@ def require_gguf(what: str) -> None:
 
 def file_digest(path: Path) -> str:
     """First 16 hex digits of the file's sha256 (the cache key: a changed file converts anew)."""
-    from forgetbench.llm.shipped_base import sha256
+    from forgetbench.llm.base_model.files import sha256
 
     return sha256(path)[:16]
 
