@@ -37,7 +37,7 @@ def _added_defaults() -> dict[tuple[str, ...], dict]:
     finished runs."""
     import dataclasses
 
-    from forgetbench.config.schema import methods as cm
+    from forgetbench.config import methods as cm
     from forgetbench.config.schema import LMEvalParams
 
     out = {(name,): dataclasses.asdict(cls()) for name, cls in (
