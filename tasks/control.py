@@ -4,7 +4,7 @@ embedded world's control (a string task, so learning it does not compete with th
 from __future__ import annotations
 
 from forgetbench import Task, register_task
-from tasks._parse import clean
+from ._parse import clean
 
 
 @register_task
@@ -28,7 +28,7 @@ class Rotate(Task):
                    "to its end (ro:ab3k= -> b3ka)")
 
     def make_example(self, rng):
-        from tasks.prior_skills import _word
+        from .prior_skills import _word
 
         w = _word(rng, 4, 6)
         return {"prompt": f"ro:{w}=", "answer": w[1:] + w[0], "target": w[1:] + w[0]}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from forgetbench import register_task
-from tasks._hub import DATA_OPTIONS, DatasetTask
+from ._hub import DATA_OPTIONS, DatasetTask
 
 _NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _CALC = re.compile(r"<<[^>]*>>")

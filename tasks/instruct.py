@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from forgetbench import Task, register_task
-from tasks.many_answers import _ManyAnswers
+from .many_answers import _ManyAnswers
 
 CAPITALS = {
     "France": "Paris", "Germany": "Berlin", "Italy": "Rome", "Spain": "Madrid", "Japan": "Tokyo",

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from forgetbench import Task, register_task
-from tasks._parse import parse_int, parse_sum
+from ._parse import parse_int, parse_sum
 
 TEACHERS = ("easy", "hard", "uniform")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from forgetbench import register_task
-from tasks._hub import DATA_OPTIONS, DatasetTask
+from ._hub import DATA_OPTIONS, DatasetTask
 
 INSTRUCTION = "Answer with the letter of the correct option."
 

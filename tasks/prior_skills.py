@@ -4,7 +4,7 @@ from __future__ import annotations
 import string
 
 from forgetbench import Task, register_task
-from tasks._parse import clean
+from ._parse import clean
 
 ALPHABET = string.digits + "abcdefghijklmnopqrstuvwxyz"
 

@@ -12,7 +12,7 @@ def test_configs_parse_and_fields_exist():
     for name in ["default", "smoke"]:
         cfg = load_config(["--config", f"configs/{name}.yaml"])
         assert all(hasattr(cfg, f) for f in FIELDS)
-    assert load_config(["--config", "configs/smoke.yaml"]).model_name_or_path == "embedded:micro"
+    assert load_config(["--config", "configs/smoke.yaml"]).model_name_or_path == "embedded:tiny"
 
 
 def test_cli_overrides():

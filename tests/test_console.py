@@ -33,7 +33,7 @@ def quiet_and_verbose(tmp_path_factory):
 def test_quiet_console_is_header_runs_stage_lines_report(quiet_and_verbose):
     quiet, _ = quiet_and_verbose
     lines = [l for l in quiet.splitlines() if l and not l.startswith("[INFO] Running in WANDB")]
-    assert lines[0].startswith("forgetbench: experiment=smoke domain=llm model=embedded:micro")
+    assert lines[0].startswith("forgetbench: experiment=smoke domain=llm model=embedded:tiny")
     assert sum(l.startswith("[sft seed0] stage 1/1 sum_to: new-task acc") for l in lines) == 1
     assert sum(l.startswith("[grpo seed0] stage 1/1 sum_to: new-task acc") for l in lines) == 1
     assert "forgetbench: run 1/2 (sft, seed 0)" in lines and lines[-1].startswith("forgetbench: report -> ")

@@ -74,7 +74,7 @@ def test_dataset_tasks_end_to_end_on_the_micro_base(tmp_path):
                        "arc": {"data_files": ARC, "max_new_tokens": 2}})
     argv = ["--config", str(ROOT / "configs" / "smoke.yaml"), "--output_dir", str(tmp_path),
             "--tasks", "gsm8k", "arc", "--prior_tasks", "copy", "--methods", "sft", "grpo", "--max_steps", "2",
-            "--task_options", opts]
+            "--task_options", opts, "--model_name_or_path", "embedded:micro"]
     assert run_experiment(argv) == 0
     for method in ("sft", "grpo"):
         r = json.loads((tmp_path / method / "seed0" / "results.json").read_text())

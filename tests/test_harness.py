@@ -88,7 +88,7 @@ def test_stopped_after_stage_1_then_resumed_equals_uninterrupted(smoke_run, tmp_
 def test_killed_in_stage_2_then_rerun_equals_uninterrupted(smoke_run, tmp_path, sig):
     """SIGKILL (or Ctrl-C) during stage 2: stage 1 survives; the same command resumes at stage 2 and
     ends with the uninterrupted run's results. Measured inline (a non-semantic field): stage 1's row
-    is then written before stage 2 starts. Stage 2 of the micro smoke run lasts about a second, so a
+    is then written before stage 2 starts. Stage 2 of the smoke run lasts about a second, so a
     signal can still land after the run ended (seen in CI under load): such an attempt must have
     finished whole with the uninterrupted results, and the test tries again (3 attempts)."""
     for attempt in range(3):
@@ -130,6 +130,30 @@ def test_different_config_refused_unless_overwrite(smoke_run, capsys):
     argv = SMOKE + ["--output_dir", str(smoke_run), "--methods", "sft", "--max_steps", "5"]
     with pytest.raises(ForgetbenchError, match="different config.*--overwrite"):
         run_experiment(argv)
+
+
+def test_a_bumped_task_version_refuses_the_finished_run(smoke_run, monkeypatch):
+    from forgetbench.errors import ForgetbenchError
+    from forgetbench.plugins.registry import get_task
+
+    monkeypatch.setattr(type(get_task("copy")), "version", 2)
+    argv = SMOKE + ["--output_dir", str(smoke_run), "--methods", "sft"]
+    with pytest.raises(ForgetbenchError, match=r"other task versions \('copy' 1 -> 2\); use another output_dir"):
+        run_experiment(argv)
+
+
+@pytest.mark.parametrize("method", ["sft", "grpo", "rft"])
+def test_every_method_learns_within_the_smoke_budget(smoke_run, method):
+    """Each stage moves the weights and raises its new task's accuracy over the row before it; the
+    run names its model as given, with the shipped weights' sha256 and the task versions."""
+    r = results(smoke_run, method)
+    R = r["accuracy"]
+    for k, task in enumerate(r["stages"][1:], start=1):
+        assert r["drift"][k - 1]["relative_l2"] > 0
+        assert R[k][r["tasks"].index(task)] > R[k - 1][r["tasks"].index(task)], (k, task, R)
+    manifest = json.loads((ROOT / "forgetbench" / "bases" / "tiny-r0" / "base.json").read_text())
+    assert r["model"] == "embedded:tiny" and r["model_sha256"] == manifest["sha256"]["model.safetensors"]
+    assert r["task_versions"] == {"sum_to": 1, "even_between": 1, "copy": 1, "add": 1}
 
 
 def test_grpo_reference_is_the_stage_start_model(micro_base_path, tmp_path):

@@ -13,6 +13,8 @@ from forgetbench.errors import ForgetbenchError  # noqa: E402
 from forgetbench.launch.experiment import run_experiment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The micro base: its small, known shapes (hidden 32, 2 layers) are asserted below.
+MICRO = ["--model_name_or_path", "embedded:micro"]
 LORA = "{r: 2, lora_alpha: 4, target_modules: [q_proj, v_proj], lora_dropout: 0.0}"
 
 
@@ -20,7 +22,7 @@ LORA = "{r: 2, lora_alpha: 4, target_modules: [q_proj, v_proj], lora_dropout: 0.
 def lora_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("lora")
     argv = ["--config", str(ROOT / "configs" / "smoke.yaml"), "--output_dir", str(out), "--methods", "sft",
-            "--max_stages", "1", "--peft", LORA, "--keep_checkpoints"]
+            "--max_stages", "1", "--peft", LORA, "--keep_checkpoints", *MICRO]
     assert run_experiment(argv) == 0
     return out, json.loads((out / "sft" / "seed0" / "results.json").read_text())
 
@@ -72,7 +74,7 @@ def test_spectrum_methods_train_only_the_adapter(method, tmp_path, micro_base_pa
     """Each spectrum method under LoRA: only the adapter trains, the stage ends merged (only q/v moved;
     rloo on micro has zero reward spread, so nothing moves at all)."""
     argv = ["--config", str(ROOT / "configs" / "smoke.yaml"), "--output_dir", str(tmp_path), "--methods", method,
-            "--max_stages", "1", "--max_steps", "2", "--peft", LORA, "--keep_checkpoints"]
+            "--max_stages", "1", "--max_steps", "2", "--peft", LORA, "--keep_checkpoints", *MICRO]
     assert run_experiment(argv) == 0
     r = json.loads((tmp_path / method / "seed0" / "results.json").read_text())
     assert r["drift_on"] == "merged" and r["train_stats"][0]["trainable_params"] == 4 * 2 * (32 + 32)

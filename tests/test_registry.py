@@ -117,3 +117,20 @@ def test_bad_plugin_outputs_are_named():
         with pytest.raises(ForgetbenchError, match=msg):
             task.checked_score(c, e)
     assert task.checked_score("other", e) == 0.5
+
+
+def test_a_users_tasks_package_does_not_shadow_the_built_ins(tmp_path):
+    """A ``tasks`` package in the current directory (first on sys.path) leaves the built-ins alone."""
+    import subprocess
+
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "__init__.py").write_text("GARBAGE = 1\n")
+    (tmp_path / "tasks" / "copy.py").write_text("raise RuntimeError('the user tasks/copy.py was imported')\n")
+    code = ("import sys; sys.path.insert(0, ''); import tasks; assert tasks.GARBAGE == 1\n"
+            "from forgetbench.plugins.registry import get_task, BUILTIN_DIR\n"
+            "t = get_task('copy'); import inspect\n"
+            "print(type(t).__name__, inspect.getsourcefile(type(t)) == str(BUILTIN_DIR / 'prior_skills.py'))\n")
+    env = {**__import__("os").environ, "PYTHONPATH": str(registry.BUILTIN_DIR.parent)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["Copy", "True"]

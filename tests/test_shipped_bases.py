@@ -66,6 +66,7 @@ def test_run_with_a_changed_base_exits_2_naming_the_file(tmp_path):
     (d / "config.json").write_text((d / "config.json").read_text() + " ")
     env = {**__import__("os").environ, "FORGETBENCH_BASES": str(d.parent)}
     p = subprocess.run([sys.executable, str(ROOT / "forgetbench" / "run.py"), "--config", str(ROOT / "configs" / "smoke.yaml"),
+                        "--model_name_or_path", "embedded:micro",
                         "--output_dir", str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == 2
     assert "config.json does not match its sha256" in p.stderr and p.stderr.count("\n") == 1

@@ -40,6 +40,20 @@ def _recsys_factory(cfg: Config):
     return (lambda method, seed, callbacks, run_dir=None: make_learner(cfg.recsys, method, seed)), "recsys_sim"
 
 
+def task_versions(cfg: Config) -> dict[str, int]:
+    """Each task's ``version``, trained and prior, in config order."""
+    return {n: type(get_task(n, **cfg.task_options.get(n, {}))).version for n in cfg.tasks + cfg.prior_tasks}
+
+
+def model_header(cfg: Config, model_path: str) -> dict:
+    """``model`` (the name given, never this machine's resolved path), the weights' ``model_sha256``
+    (None for a hub id) and the ``task_versions``: the first fields of an LLM run's header."""
+    from forgetbench.llm.base_model.files import weights_sha256
+
+    return {"model": cfg.model_name_or_path, "model_sha256": weights_sha256(model_path),
+            "task_versions": task_versions(cfg)}
+
+
 def init_processes():
     """The process group: gloo on CPU (``accelerate launch --multi_gpu --num_processes N`` on a
     CPU-only machine needs ``cpu=True`` here, or every process believes it is alone)."""
@@ -72,7 +86,7 @@ def run_one(cfg: Config, point, seed: int, out: Path, made=None) -> dict:
     if cfg.domain == "llm":
         from forgetbench.llm.learner import run_header
 
-        header.update(run_header(pcfg, model))
+        header = {**model_header(pcfg, model), "world_size": state.num_processes, **run_header(pcfg, model)}
     if point.label:
         header.update(family=point.family, label=point.label)
     results = run_sequence(

@@ -47,8 +47,10 @@ def _added_defaults() -> dict[tuple[str, ...], dict]:
     return out
 
 
-def fingerprint(config: dict) -> str:
+def fingerprint(config: dict, task_versions: dict[str, int] | None = None) -> str:
+    """A short hash of what the run computes: the config's semantic fields and the tasks' versions."""
     kept = {k: v for k, v in config.items() if k not in NON_SEMANTIC}
+    kept.update(_bumped_versions(task_versions))
     for path, default in _added_defaults().items():
         *parents, leaf = path
         node = kept
@@ -63,6 +65,24 @@ def fingerprint(config: dict) -> str:
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _bumped_versions(task_versions: dict[str, int] | None) -> dict:
+    """The tasks whose version is not 1 (the default), for the fingerprint: runs stored before tasks had
+    versions, all at 1, keep their fingerprint and still resume."""
+    bumped = {n: v for n, v in sorted((task_versions or {}).items()) if v != 1}
+    return {"task_versions": bumped} if bumped else {}
+
+
+def _refusal(run_dir: Path, config: dict, old: dict, task_versions: dict[str, int] | None) -> str:
+    """Why a stored run is not resumed: a changed task version (named), else a changed config."""
+    fix = "use another output_dir, or pass --overwrite to replace it"
+    if old.get("fingerprint") == fingerprint(config, old.get("task_versions")):
+        was = old.get("task_versions") or {}
+        changed = [f"{n!r} {was.get(n, 1)} -> {v}" for n, v in sorted((task_versions or {}).items())
+                   if was.get(n, 1) != v]
+        return f"{run_dir} holds a run made with other task versions ({', '.join(changed)}); {fix}"
+    return f"{run_dir} holds a run made with a different config; {fix}"
+
+
 def stage_names(tasks: list[str]) -> list[str]:
     """Row names: a task trained again gets ``@k`` (its k-th training)."""
     seen: dict[str, int] = {}
@@ -73,8 +93,10 @@ def stage_names(tasks: list[str]) -> list[str]:
     return names
 
 
-def prepare_run_dir(run_dir: Path, config: dict, overwrite: bool) -> dict | None:
-    """The existing results to resume from, or None. A different config is refused unless overwrite."""
+def prepare_run_dir(run_dir: Path, config: dict, overwrite: bool,
+                    task_versions: dict[str, int] | None = None) -> dict | None:
+    """The existing results to resume from, or None. A different config or task version is refused
+    unless overwrite."""
     path = run_dir / "results.json"
     if not path.exists():
         return None
@@ -84,9 +106,8 @@ def prepare_run_dir(run_dir: Path, config: dict, overwrite: bool) -> dict | None
         PartialState().wait_for_everyone()
         return None
     old = read_json(path)
-    if old.get("fingerprint") != fingerprint(config):
-        raise ForgetbenchError(f"{run_dir} holds a run made with a different config; use another "
-                               f"output_dir, or pass --overwrite to replace it")
+    if old.get("fingerprint") != fingerprint(config, task_versions):
+        raise ForgetbenchError(_refusal(run_dir, config, old, task_versions))
     return old
 
 
@@ -109,7 +130,7 @@ def run_sequence(config: dict, *, domain: str, method: str, seed: int, tasks: li
     A stage whose checkpoint was written but whose row was not (stopped while it was measured) is
     measured from its checkpoint on resume, not trained again (its ``train_stats.json`` is kept with it).
     """
-    results = prepare_run_dir(run_dir, config, overwrite)
+    results = prepare_run_dir(run_dir, config, overwrite, (header or {}).get("task_versions"))
     done = 0 if results is None else len(results["stages"]) - 1
     if done >= len(tasks):
         return results
@@ -200,7 +221,7 @@ class _Sequence:
     def _record_base(self, m: dict) -> None:
         names = self.columns
         self.results = {"experiment": self.config.get("experiment"), "domain": self.domain, "method": self.method,
-                        "seed": self.seed, "config": self.config, "fingerprint": fingerprint(self.config),
+                        "seed": self.seed, "config": self.config, "fingerprint": fingerprint(self.config, (self.header or {}).get("task_versions")),
                         **(self.header or {}), "stages": ["base"], "tasks": names,
                         **({"supersedes": self.supersedes} if self.supersedes else {}),
                         "accuracy": [[m["accuracy"][t] for t in names]], "metrics": {},

@@ -1,7 +1,8 @@
 """Task registry and plug-in discovery.
 
 Tasks register themselves with ``@register_task``. Discovery imports, in order: the built-ins in
-``tasks/``, every ``.py`` file of each ``include_path`` directory, and the entry-point group
+the package's own ``tasks/`` directory (loaded from that file path under a private package name, so a
+user's ``tasks`` module on ``sys.path`` cannot shadow them), every ``.py`` file of each ``include_path`` directory, and the entry-point group
 ``forgetbench.tasks``. The core never imports a task by name.
 """
 from __future__ import annotations
@@ -19,6 +20,9 @@ from forgetbench.errors import ForgetbenchError
 from forgetbench.plugins.task import Task
 
 ENTRY_POINT_GROUP = "forgetbench.tasks"
+#: The built-in tasks' directory (beside ``forgetbench/``, installed with it) and their private package name.
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "tasks"
+BUILTIN_PACKAGE = "_forgetbench_builtin_tasks"
 _REGISTRY: dict[str, type[Task]] = {}
 
 
@@ -60,12 +64,22 @@ def _import_file(path: Path) -> None:
         raise ForgetbenchError(f"task plug-in {path} failed to import: {type(e).__name__}: {e}") from e
 
 
+def builtin_module(name: str):
+    """The built-in task module ``name`` (e.g. ``prior_skills``), imported from ``BUILTIN_DIR`` whatever
+    ``sys.path`` holds."""
+    if BUILTIN_PACKAGE not in sys.modules:
+        spec = importlib.util.spec_from_file_location(BUILTIN_PACKAGE, BUILTIN_DIR / "__init__.py",
+                                                      submodule_search_locations=[str(BUILTIN_DIR)])
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[BUILTIN_PACKAGE] = package
+        spec.loader.exec_module(package)
+    return importlib.import_module(f"{BUILTIN_PACKAGE}.{name}")
+
+
 def discover(include_path: list[str] | tuple[str, ...] = ()) -> dict[str, type[Task]]:
     """Import built-ins, include-path files and entry points; return the registry."""
-    import tasks as builtin
-
-    for info in pkgutil.iter_modules(builtin.__path__):
-        importlib.import_module(f"tasks.{info.name}")
+    for info in pkgutil.iter_modules([str(BUILTIN_DIR)]):
+        builtin_module(info.name)
     for directory in include_path:
         d = Path(directory)
         if not d.is_dir():

@@ -23,6 +23,9 @@ class Task:
     options: ClassVar[dict[str, Any]] = {}
     n_train: ClassVar[int] = 4000
     n_eval: ClassVar[int] = 200
+    #: Bump when the generator or the scoring changes what the task measures: each run's ``results.json``
+    #: records it (``task_versions``) and a stored run of an older version is not resumed.
+    version: ClassVar[int] = 1
 
     def __init__(self, **options: Any):
         unknown = sorted(set(options) - set(self.options))

@@ -69,3 +69,30 @@ def sha256(path: Path, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: f.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+#: File names that hold a model's weights (shards included).
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
+
+
+def weights_sha256(model: str | os.PathLike) -> str | None:
+    """The sha256 of a local model's weights: one weights file's own digest, several files' (shards')
+    the digest of their ``<digest>  <name>`` lines (``sha256sum`` style, sorted by name). Digests listed
+    in the directory's ``base.json`` (an embedded base's manifest, checked at load) are not recomputed.
+    None for what is not a local directory or file (a hub id)."""
+    import json
+
+    path = Path(model).expanduser()
+    if path.is_file():
+        return sha256(path)
+    if not path.is_dir():
+        return None
+    manifest = path / "base.json"
+    listed = json.loads(manifest.read_text()).get("sha256", {}) if manifest.is_file() else {}
+    names = sorted(p.name for p in path.iterdir() if p.is_file() and p.name.endswith(WEIGHT_SUFFIXES))
+    if not names:
+        return None
+    digests = {n: listed.get(n) or sha256(path / n) for n in names}
+    if len(names) == 1:
+        return digests[names[0]]
+    return hashlib.sha256("".join(f"{digests[n]}  {n}\n" for n in names).encode()).hexdigest()

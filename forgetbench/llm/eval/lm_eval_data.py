@@ -13,7 +13,9 @@ import json
 import random
 from pathlib import Path
 
-from tasks.prior_skills import ALPHABET
+from forgetbench.plugins.registry import builtin_module
+
+ALPHABET = builtin_module("prior_skills").ALPHABET
 
 SKILLS = ("copy", "reverse", "add")
 N_PER_SKILL = 50
