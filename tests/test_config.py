@@ -23,7 +23,7 @@ def test_cli_overrides():
     assert cfg.grpo.learning_rate == 5e-5 and cfg.tasks == ["multiple"] and cfg.report_to == ["wandb"]
     assert cfg.task_options == {"multiple": {"teacher": "hard"}}
     assert cfg.stage_tasks() == ["multiple"]
-    assert cfg.sft.learning_rate == 1e-3  # untouched YAML value kept
+    assert cfg.grpo.num_generations == 4  # untouched YAML value kept (the default is 8)
 
 
 @pytest.mark.parametrize("argv,msg", [

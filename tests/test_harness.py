@@ -197,14 +197,14 @@ def test_learner_points_grpo_reference_at_latest_checkpoint(micro_base_path, tmp
 
 @pytest.mark.parametrize("recipe", [None, "{steps: 30}"], ids=["shipped", "built-by-rank-0"])
 def test_two_processes_with_nothing_cached(tmp_path, recipe):
-    """The 2-process smoke run on an empty ``FORGETBENCH_CACHE``: with the shipped base nothing is
-    created; with a changed recipe rank 0 builds the base and rank 1 waits for it."""
+    """The 2-process smoke run (on the micro base) on an empty ``FORGETBENCH_CACHE``: with the shipped
+    base nothing is created; with a changed recipe rank 0 builds the base and rank 1 waits for it."""
     cache = tmp_path / "cache"
     env = dict(os.environ, HF_HUB_OFFLINE="1", WANDB_MODE="offline", FORGETBENCH_CACHE=str(cache))
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
            str(ROOT / "forgetbench" / "run.py"), *SMOKE, "--output_dir", str(tmp_path / "out"), "--methods", "sft",
-           *(["--base_recipe", recipe] if recipe else [])]
+           "--model_name_or_path", "embedded:micro", *(["--base_recipe", recipe] if recipe else [])]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr[-3000:]
     assert "world_size=2" in p.stdout

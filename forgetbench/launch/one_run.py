@@ -82,11 +82,12 @@ def run_one(cfg: Config, point, seed: int, out: Path, made=None) -> dict:
     tracker = Tracker(pcfg.to_dict(), experiment=cfg.experiment, method=point.method, seed=seed,
                       domain=cfg.domain, model=cfg.model_name_or_path, output_dir=str(out),
                       run_name=name, enabled="wandb" in cfg.report_to and state.is_main_process)
-    header = {"model": model, "world_size": state.num_processes}
-    if cfg.domain == "llm":
+    llm = cfg.domain == "llm"
+    header = {**(model_header(pcfg, model) if llm else {"model": model}), "world_size": state.num_processes}
+    if llm:
         from forgetbench.llm.learner import run_header
 
-        header = {**model_header(pcfg, model), "world_size": state.num_processes, **run_header(pcfg, model)}
+        header.update(run_header(pcfg, model))
     if point.label:
         header.update(family=point.family, label=point.label)
     results = run_sequence(

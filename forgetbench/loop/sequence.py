@@ -219,9 +219,9 @@ class _Sequence:
             self._record_base(m) if m["kind"] == "base" else self._record_stage(m)
 
     def _record_base(self, m: dict) -> None:
-        names = self.columns
+        names, versions = self.columns, (self.header or {}).get("task_versions")
         self.results = {"experiment": self.config.get("experiment"), "domain": self.domain, "method": self.method,
-                        "seed": self.seed, "config": self.config, "fingerprint": fingerprint(self.config, (self.header or {}).get("task_versions")),
+                        "seed": self.seed, "config": self.config, "fingerprint": fingerprint(self.config, versions),
                         **(self.header or {}), "stages": ["base"], "tasks": names,
                         **({"supersedes": self.supersedes} if self.supersedes else {}),
                         "accuracy": [[m["accuracy"][t] for t in names]], "metrics": {},

@@ -1,9 +1,9 @@
 """Task registry and plug-in discovery.
 
 Tasks register themselves with ``@register_task``. Discovery imports, in order: the built-ins in
-the package's own ``tasks/`` directory (loaded from that file path under a private package name, so a
-user's ``tasks`` module on ``sys.path`` cannot shadow them), every ``.py`` file of each ``include_path`` directory, and the entry-point group
-``forgetbench.tasks``. The core never imports a task by name.
+the package's own ``tasks/`` directory (loaded from there under a private package name, so a user's
+``tasks`` module on ``sys.path`` cannot shadow them), every ``.py`` file of each ``include_path``
+directory, and the entry-point group ``forgetbench.tasks``. The core never imports a task by name.
 """
 from __future__ import annotations
 
