@@ -1,6 +1,7 @@
 """One (sweep point, seed) run: build the domain's learner, run its sequence, track it in W&B."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from forgetbench.config.schema import Config, config_from_dict
@@ -45,12 +46,18 @@ def task_versions(cfg: Config) -> dict[str, int]:
     return {n: type(get_task(n, **cfg.task_options.get(n, {}))).version for n in cfg.tasks + cfg.prior_tasks}
 
 
-def model_header(cfg: Config, model_path: str) -> dict:
-    """``model`` (the name given, never this machine's resolved path), the weights' ``model_sha256``
-    (None for a hub id) and the ``task_versions``: the first fields of an LLM run's header."""
+@functools.lru_cache(maxsize=8)
+def _weights_digest(model_path: str) -> str | None:
+    """``weights_sha256`` once per process and model (every run of a sweep shares the base)."""
     from forgetbench.llm.base_model.files import weights_sha256
 
-    return {"model": cfg.model_name_or_path, "model_sha256": weights_sha256(model_path),
+    return weights_sha256(model_path)
+
+
+def model_header(cfg: Config, model_path: str) -> dict:
+    """``model`` (the name given, never this machine's resolved path), ``model_sha256`` (of the weights
+    loaded from ``model_path``; None for a hub id) and the ``task_versions``: an LLM run's header."""
+    return {"model": cfg.model_name_or_path, "model_sha256": _weights_digest(str(model_path)),
             "task_versions": task_versions(cfg)}
 
 
