@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-TEST_COMMAND = 'pip install -e ".[test]" && python -m pytest'
+TEST_COMMAND = 'pip install -e ".[dev]" && pip install --no-deps obp && python -m pytest'
 # The extraction .ci/run applies to README.md, verbatim.
 EXTRACT = "sed -n '/<!-- test-command -->/,/<!-- \\/test-command -->/p' README.md | grep -v '^<!--' | grep -v '^```'"
 
