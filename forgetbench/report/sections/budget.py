@@ -6,10 +6,8 @@ from pathlib import Path
 
 from forgetbench.report.runs import Run
 from forgetbench.report.sections.format import mean_pm
-from forgetbench.report.stats.budget import HIGH_TARGETS, MATCHED, efficiency_rows, has_budget_axis, matched_high
-from forgetbench.report.stats.conjecture import OFF_POLICY, ONPOLICY, compared, eligible, points_of
-from forgetbench.report.stats.statistics import mean_ci
-from forgetbench.report.stats.verdict import verdict
+from forgetbench.report.stats.budget import efficiency_rows, has_budget_axis, high_range
+from forgetbench.report.stats.conjecture import OFF_POLICY, compared, eligible, points_of
 
 
 def budget_section(runs: list[Run], out_dir: Path, image: str | None) -> list[str]:
@@ -39,17 +37,15 @@ def budget_section(runs: list[Run], out_dir: Path, image: str | None) -> list[st
               "counts where the target is inside every learner's CTR range.", "",
               "| CTR/oracle | metric | off-policy (budget) | on-policy (budget) | off − on [95% CI] | "
               "predicted | seeds | call |", "|---|---|---|---|---|---|---|---|"]
-    for t in HIGH_TARGETS:
-        for p in MATCHED:
-            diffs, side = matched_high(pts, p.metric, p.higher_is_better, t, ONPOLICY)
-            sign = p.sign if p.a == "off" else -p.sign
-            if not diffs:
-                lines.append(f"| {t:.2f} | {p.metric} | — | — | — | {'> 0' if sign > 0 else '< 0'} | 0 | "
-                             "outside a learner's CTR range |")
-                continue
-            v = verdict(diffs, sign)
-            cell = lambda k: f"{mean_pm(mean_ci(side[k][0]))} ({mean_ci(side[k][1]).mean:,.0f})"  # noqa: E731
-            ci = "—" if v.low is None else f"{v.stats.mean:.3f} [{v.low:.3f}, {v.high:.3f}]"
-            lines.append(f"| {t:.2f} | {p.metric} | {cell('off')} | {cell('on')} | {ci} | "
-                         f"{'> 0' if sign > 0 else '< 0'} | {v.stats.n} | **{v.call}** |")
+    for h in high_range(pts):
+        want = "> 0" if h.sign > 0 else "< 0"
+        if h.verdict is None:
+            lines.append(f"| {h.target:.2f} | {h.prediction.metric} | — | — | — | {want} | 0 | "
+                         "outside a learner's CTR range |")
+            continue
+        v = h.verdict
+        cell = lambda side: f"{mean_pm(side[0])} ({side[1].mean:,.0f})"  # noqa: E731
+        ci = "—" if v.low is None else f"{v.stats.mean:.3f} [{v.low:.3f}, {v.high:.3f}]"
+        lines.append(f"| {h.target:.2f} | {h.prediction.metric} | {cell(h.off)} | {cell(h.on)} | {ci} | "
+                     f"{want} | {v.stats.n} | **{v.call}** |")
     return lines

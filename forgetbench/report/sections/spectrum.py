@@ -38,8 +38,8 @@ def spectrum_rows(runs: list[Run], n_targets: int = 3) -> list[list[str]]:
             n_all = len({unit_of(r) for r in fams[off]} & {unit_of(r) for r in fams[on]})
             for m in matched:
                 short = [name for name, d in ((off, m.first), (on, m.second)) if not d]
-                rows.append([tasks, objective, pair, f"{m.accuracy:.3f}", mean_pm_n(m.stats("first"), n_all),
-                             mean_pm_n(m.stats("second"), n_all),
+                rows.append([tasks, objective, pair, f"{m.accuracy:.3f}", mean_pm_n(m.first_stats, n_all),
+                             mean_pm_n(m.second_stats, n_all),
                              mean_pm_n(m.difference(reverse=True), n_all) if m.n_paired else
                              f"— ({' and '.join(short)}: the frontier does not reach this accuracy)"])
     return rows

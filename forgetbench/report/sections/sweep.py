@@ -54,8 +54,8 @@ def matched_rows(runs: list[Run], n_targets: int = 3) -> list[list[str]]:
                 rows.append([tasks, f"{ref} − {fam}", "—", "—", "—", no_common_accuracy(ref, fam, spans)])
                 continue
             for m in matched:
-                rows.append([tasks, f"{ref} − {fam}", f"{m.accuracy:.3f}", mean_pm_n(m.stats("first"), n_all),
-                             mean_pm_n(m.stats("second"), n_all), mean_pm_n(m.difference(), n_all)])
+                rows.append([tasks, f"{ref} − {fam}", f"{m.accuracy:.3f}", mean_pm_n(m.first_stats, n_all),
+                             mean_pm_n(m.second_stats, n_all), mean_pm_n(m.difference(), n_all)])
     return rows
 
 

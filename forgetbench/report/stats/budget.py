@@ -14,12 +14,14 @@ matched new-segment CTR across the high range with each learner's budget beside 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from forgetbench.report.runs import num
 from forgetbench.report.runs.readings import budget, metric_value, min_stage_new
-from forgetbench.report.stats.conjecture import NEW_CTR, OFF_POLICY, PREDICTIONS, best_point
+from forgetbench.report.stats.conjecture import NEW_CTR, OFF_POLICY, ONPOLICY, PREDICTIONS, Prediction, best_point
 from forgetbench.report.stats.frontier import interpolate
-from forgetbench.report.stats.statistics import mean_ci
-from forgetbench.report.stats.verdict import frontier
+from forgetbench.report.stats.statistics import MeanCI, mean_ci
+from forgetbench.report.stats.verdict import Verdict, frontier, verdict
 
 HIGH_TARGETS = (0.80, 0.84, 0.88, 0.90, 0.92)
 #: (prediction tag, metric): the forgetting and exposure predictions, off-policy minus on-policy.
@@ -92,3 +94,30 @@ def matched_high(pts: dict[str, dict], metric: str, higher_is_better: bool, t: f
         side["on"][0].append(got[on][0])
         side["on"][1].append(got[on][1])
     return diffs, side
+
+
+@dataclass(frozen=True)
+class HighRange:
+    """One matched-CTR comparison in the high range: off-policy minus on-policy at CTR ``target``."""
+    target: float
+    prediction: Prediction
+    sign: int                   # predicted sign of off − on
+    verdict: Verdict | None     # None: no seed where the target is inside every learner's CTR range
+    off: tuple[MeanCI, MeanCI] | None   # (value, budget) over seeds
+    on: tuple[MeanCI, MeanCI] | None
+
+
+def high_range(pts: dict[str, dict]) -> list[HighRange]:
+    """Every target of ``HIGH_TARGETS`` × prediction of ``MATCHED`` (``pts`` from
+    ``conjecture.compared``: the ``onpolicy`` side stands for the strongest on-policy learner)."""
+    out = []
+    for t in HIGH_TARGETS:
+        for p in MATCHED:
+            diffs, side = matched_high(pts, p.metric, p.higher_is_better, t, ONPOLICY)
+            sign = p.sign if p.a == "off" else -p.sign
+            if not diffs:
+                out.append(HighRange(t, p, sign, None, None, None))
+                continue
+            off, on = ((mean_ci(side[k][0]), mean_ci(side[k][1])) for k in ("off", "on"))
+            out.append(HighRange(t, p, sign, verdict(diffs, sign), off, on))
+    return out

@@ -20,7 +20,7 @@ A *point* of a learner is one run directory holding its seeds (``<output_dir>/<m
 sweep, ``<output_dir>/<method>/<label>`` per sweep point, or any directory gathered under the
 report's output directory): several points per learner make a sweep.
 
-Comparisons (every difference is paired by seed; 95% t-interval and call: ``report.verdict``):
+Comparisons (every difference is paired by seed; 95% t-interval and call: ``report.stats.verdict``):
 
 - **best-CTR point**: each learner at its point with the highest seed-mean final new-segment
   accuracy (its only point without a sweep);
@@ -28,7 +28,7 @@ Comparisons (every difference is paired by seed; 95% t-interval and call: ``repo
   learner with the learner it is compared with), per seed, both learners' values at the midpoint of
   the overlap of their new-segment accuracy ranges, read off each learner's Pareto frontier of
   (accuracy, metric) points (the best value of the metric it reaches at that accuracy, linearly
-  interpolated; ``report.verdict``); the off-policy difference of a seed is the mean of its pairs'
+  interpolated; ``report.stats.verdict``); the off-policy difference of a seed is the mean of its pairs'
   differences (every pair must overlap in that seed). New-segment accuracy = exact CTR / oracle CTR
   on the segment trained last; within a seed the oracle CTR is the same for every learner, so this
   matches CTR itself;

@@ -43,9 +43,15 @@ class Matched:
     first: dict          # unit -> the first family's decline (units reaching ``accuracy``)
     second: dict         # unit -> the second family's decline
 
-    def stats(self, which: str) -> MeanCI:
-        """Mean ± t-interval over units of the ``"first"`` or ``"second"`` family's decline."""
-        return mean_ci((self.first if which == "first" else self.second).values())
+    @property
+    def first_stats(self) -> MeanCI:
+        """Mean ± t-interval over units of the first family's decline."""
+        return mean_ci(self.first.values())
+
+    @property
+    def second_stats(self) -> MeanCI:
+        """Mean ± t-interval over units of the second family's decline."""
+        return mean_ci(self.second.values())
 
     @property
     def n_paired(self) -> int:
