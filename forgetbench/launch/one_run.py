@@ -82,7 +82,7 @@ def run_one(cfg: Config, point, seed: int, out: Path, made=None) -> dict:
         make_learner=lambda: factory(point.method, seed, [tracker.callback()], point.run_dir(out, seed)))
     heatmap = None
     if tracker.enabled:
-        from forgetbench.report.plots import plot_heatmap
+        from forgetbench.report import plot_heatmap
 
         heatmap = plot_heatmap(results, point.run_dir(out, seed) / "heatmap.png")
     tracker.finish(results, heatmap)

@@ -1,7 +1,7 @@
 """Pure statistics of a conjecture verdict: paired differences over seeds, their 95% t-interval,
 the supported / refuted / inconclusive call, and values at a matched x (e.g. new-segment CTR).
 
-No I/O and no results.json knowledge (``report.conjecture`` reads the runs). Conventions:
+No I/O and no results.json knowledge (``report.stats.conjecture`` reads the runs). Conventions:
 
 - A *prediction* says that a per-seed difference ``d_s = A_s - B_s`` has a sign: ``+1`` (A > B)
   or ``-1`` (A < B). The differences are paired by seed (the same world, the same base policy).
@@ -12,7 +12,7 @@ No I/O and no results.json knowledge (``report.conjecture`` reads the runs). Con
 - Matched x: along one learner's points (x, y) of one seed (several sweep points), y at ``x`` by
   linear interpolation between the neighbouring points in x (duplicate x averaged; nothing outside
   the points' x-range). With ``higher_is_better`` given, the points are first reduced to their
-  Pareto frontier (higher x is better; y in the given direction; ``forgetbench.report.frontier``), so y at x
+  Pareto frontier (higher x is better; y in the given direction; ``report.stats.frontier``), so y at x
   is the best value the learner reaches there — a sweep whose curve folds back (e.g. a learning
   rate so high that the policy collapses and the CTR falls again) does not mix its two branches.
   The matched target of a seed is the midpoint of the overlap of the learners' x-ranges; a seed
@@ -24,8 +24,9 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from forgetbench.report.frontier import interpolate, pareto_frontier
-from forgetbench.report.statistics import MeanCI, mean_ci, num
+from forgetbench.report.runs import num
+from forgetbench.report.stats.frontier import interpolate, pareto_frontier
+from forgetbench.report.stats.statistics import MeanCI, mean_ci
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "supported", "refuted", "inconclusive"
 

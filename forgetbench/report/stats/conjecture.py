@@ -20,7 +20,7 @@ A *point* of a learner is one run directory holding its seeds (``<output_dir>/<m
 sweep, ``<output_dir>/<method>/<label>`` per sweep point, or any directory gathered under the
 report's output directory): several points per learner make a sweep.
 
-Comparisons (every difference is paired by seed; 95% t-interval and call: ``report.verdict``):
+Comparisons (every difference is paired by seed; 95% t-interval and call: ``report.stats.verdict``):
 
 - **best-CTR point**: each learner at its point with the highest seed-mean final new-segment
   accuracy (its only point without a sweep);
@@ -28,7 +28,7 @@ Comparisons (every difference is paired by seed; 95% t-interval and call: ``repo
   learner with the learner it is compared with), per seed, both learners' values at the midpoint of
   the overlap of their new-segment accuracy ranges, read off each learner's Pareto frontier of
   (accuracy, metric) points (the best value of the metric it reaches at that accuracy, linearly
-  interpolated; ``report.verdict``); the off-policy difference of a seed is the mean of its pairs'
+  interpolated; ``report.stats.verdict``); the off-policy difference of a seed is the mean of its pairs'
   differences (every pair must overlap in that seed). New-segment accuracy = exact CTR / oracle CTR
   on the segment trained last; within a seed the oracle CTR is the same for every learner, so this
   matches CTR itself;
@@ -44,17 +44,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from forgetbench.report.runs import Run, family_of, planned_tasks
-from forgetbench.report.statistics import last, mean_ci, num
-from forgetbench.report.verdict import (
-    INCONCLUSIVE, Verdict, compare, matched_values, mean_of, paired_differences, verdict,
-)
+from forgetbench.report.runs import ACC, Run, family_of, planned_tasks
+from forgetbench.report.runs.readings import metric_value
+from forgetbench.report.stats.statistics import MeanCI, mean_ci
+from forgetbench.report.stats.verdict import Verdict, compare, matched_values, mean_of, paired_differences, verdict
 
 OFF_POLICY = ("ctr", "next_item")
 IPS, ONPOLICY = "ips", "onpolicy"
 ON_POLICY_RL = (ONPOLICY, "onpolicy_pg", "onpolicy_pos")
 LEARNERS = (*OFF_POLICY, IPS, *ON_POLICY_RL, "self_sup")
-NEW_CTR = "final_new_task_accuracy"
+NEW_CTR = ACC
 
 
 @dataclass(frozen=True)
@@ -83,16 +82,7 @@ PREDICTIONS: tuple[Prediction, ...] = (
     Prediction("e", "onpolicy pays in exposure concentration", "exposure_gini",
                ONPOLICY, "off", +1, False, True),
 )
-_NAMES = {"off": "off-policy (mean of ctr, next_item)", IPS: "ips", ONPOLICY: "onpolicy"}
 EXTRA_COLUMNS = ("popularity_lift", "coverage", "exposure_gini", "entropy")
-
-
-def metric_value(run: Run, metric: str) -> float | None:
-    """A summary value of the run (e.g. ``final_old_task_decline``) or a defect of its final stage."""
-    if metric in run.summary:
-        return run.summary[metric]
-    d = last([x for x in run.per_stage("defects") if isinstance(x, dict)])
-    return num(d.get(metric)) if isinstance(d, dict) else None
 
 
 def eligible(runs: list[Run]) -> list[Run]:
@@ -194,67 +184,59 @@ def _matched(pts: dict, p: Prediction, x_of: Callable[[Run], float | None],
             [t[s] for t in targets for s in seeds])
 
 
-def _fmt(v: float | None) -> str:
-    return "—" if v is None else f"{v:.4f}" if abs(v) < 1 else f"{v:.3f}"
-
-
-def _ci_text(v: Verdict) -> str:
-    s = v.stats
-    if s.n == 0:
-        return "—"
-    if s.half is None:
-        return f"{_fmt(s.mean)} (no interval, n=1)"
-    return f"{_fmt(s.mean)} [{_fmt(v.low)}, {_fmt(v.high)}]"
-
-
-def _row(p: Prediction, how: str, v: Verdict | None, why: str = "", on: str | None = None) -> list[str]:
-    names = {**_NAMES, ONPOLICY: on or ONPOLICY}
-    diff = f"{names[p.a]} − {names[p.b]}"
-    want = "> 0" if p.sign > 0 else "< 0"
-    if v is None or v.stats.n == 0:
-        return [p.tag, p.text, p.metric, diff, want, how, why or "—", "0", INCONCLUSIVE]
-    return [p.tag, p.text, p.metric, diff, want, how, _ci_text(v), str(v.stats.n), f"**{v.call}**"]
-
-
-def _target_text(vals: list) -> str:
-    return f"{min(vals):.3f}–{max(vals):.3f}" if len(vals) > 1 and max(vals) - min(vals) > 5e-4 \
-        else f"{vals[0]:.3f}"
-
-
 def _entropy(r: Run) -> float | None:
     return metric_value(r, "entropy")
 
 
-def conjecture_rows(runs: list[Run], out_dir: Path) -> tuple[list[list[str]], list[list[str]], bool]:
-    """(prediction rows, learner rows, swept) for the Conjecture tables."""
+@dataclass(frozen=True)
+class Comparison:
+    """One way a prediction was compared: ``how`` (``best-CTR point`` or ``matched <x>``), the verdict
+    (None when it could not be made, ``why`` says why) and the matched targets (per pair and seed)."""
+    prediction: Prediction
+    how: str
+    verdict: Verdict | None
+    why: str = ""
+    targets: tuple = ()
+
+
+@dataclass(frozen=True)
+class LearnerPoint:
+    """A learner's point as compared: seeds, whether it is its best-CTR point among several, and the
+    seed statistics of ``NEW_CTR``, ``final_old_task_decline`` and the ``EXTRA_COLUMNS``."""
+    learner: str
+    point: str
+    best: bool
+    n: int
+    cells: tuple[MeanCI, ...]
+
+
+def conjecture(runs: list[Run], out_dir: Path) -> tuple[list[Comparison], list[LearnerPoint], bool, str | None]:
+    """(comparisons per prediction, the learners' points, swept, the on-policy learner compared)."""
     all_pts = points_of(eligible(runs), out_dir)
     pts, on = compared(all_pts)
     swept = any(len(p) > 1 for p in pts.values())
     rows = []
     for p in PREDICTIONS:
-        row = lambda how, v, why="": _row(p, how, v, why, on)  # noqa: E731
         if not all(n in pts for n in (p.a, p.b) if n != "off") or not any(n in pts for n in OFF_POLICY):
-            rows.append(row("best-CTR point", None, "a learner of this comparison has no runs"))
+            rows.append(Comparison(p, "best-CTR point", None, "a learner of this comparison has no runs"))
             continue
         best = _best_values(pts, p)
-        rows.append(row("best-CTR point", compare(_side(p.a, best), _side(p.b, best), p.sign)))
+        rows.append(Comparison(p, "best-CTR point", compare(_side(p.a, best), _side(p.b, best), p.sign)))
         modes = [("new-segment CTR/oracle", lambda r: r.summary.get(NEW_CTR), True)] if swept else []
         if swept and p.entropy_matters:
             modes.append(("policy entropy", _entropy, False))
         for label, x_of, use_frontier in modes:
             diffs, targets = _matched(pts, p, x_of, use_frontier)
             if not diffs:
-                rows.append(row(f"matched {label}", None, "no seed where the learners' ranges overlap"))
+                rows.append(Comparison(p, f"matched {label}", None, "no seed where the learners' ranges overlap"))
                 continue
-            rows.append(row(f"matched {label} ≈ {_target_text(targets)}", verdict(diffs, p.sign)))
-    learner_rows = []
+            rows.append(Comparison(p, f"matched {label}", verdict(diffs, p.sign), targets=tuple(targets)))
+    learners = []
     for name in LEARNERS:
         for point, seeds in sorted(all_pts.get(name, {}).items()):
             rs = list(seeds.values())
-            cells = [mean_ci(metric_value(r, k) for r in rs) for k in
-                     (NEW_CTR, "final_old_task_decline", *EXTRA_COLUMNS)]
-            mark = " (best CTR)" if len(all_pts[name]) > 1 and point == best_point(all_pts[name]) else ""
-            learner_rows.append([name, f"`{point}`{mark}", str(len(rs))] + [
-                "—" if c.mean is None else f"{c.mean:.3f}" + ("" if c.half is None else f" ± {c.half:.3f}")
-                for c in cells])
-    return rows, learner_rows, swept
+            cells = tuple(mean_ci(metric_value(r, k) for r in rs) for k in
+                          (NEW_CTR, "final_old_task_decline", *EXTRA_COLUMNS))
+            best = len(all_pts[name]) > 1 and point == best_point(all_pts[name])
+            learners.append(LearnerPoint(name, point, best, len(rs), cells))
+    return rows, learners, swept, on

@@ -1,91 +1,22 @@
-"""The report's PNG plots (matplotlib, Agg backend; nothing is shown on screen)."""
+"""The report's per-experiment PNG plots: accuracy heatmaps, old-task decline per stage, new vs old
+task accuracy, forgetting vs its predictors, per-layer drift."""
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from forgetbench.report.render.figure import distinct_colours, legend, save
+from forgetbench.report.runs import Run, num
+from forgetbench.report.stats.fits import quadratic_fit
+from forgetbench.report.stats.group_means import decline_curves, final_per_layer
+from forgetbench.report.stats.predictors import PREDICTORS, predictor_r2
 
-from forgetbench.report.runs import Run  # noqa: E402
-from forgetbench.report.statistics import (  # noqa: E402
-    MeanCI, last, mean_ci, num, quadratic_fit, r_squared_quadratic,
-)
-
-PREDICTORS = (
-    ("final_new_task_forward_kl", "forward KL on new-task prompts (nats/seq)"),
-    ("final_old_task_forward_kl", "forward KL on old-task prompts (nats/seq)"),
-    ("final_relative_l2", "relative L2 drift ‖θ-θ0‖/‖θ0‖"),
-    ("final_new_task_reverse_kl", "reverse KL on new-task prompts (nats/seq)"),
-    ("final_angular_deg", "angular drift (degrees)"),
-    ("final_update_sparsity", "update sparsity (share of |Δ| ≤ 1e-5)"),
-    ("final_update_rank_frac", "update rank rank(ΔW)/min(m,n)"),
-)
 #: The predictors drawn in the forgetting-vs-predictor plot (all of them go into the R² table).
 PLOTTED = PREDICTORS[:3]
-
-
-def slug(s: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", s).strip("_") or "x"
-
-
-def palette(n_groups: int) -> list:
-    """Colours for ``n_groups`` groups: matplotlib's C0–C9, or tab20's 20 past 10 groups, so that
-    no two of up to 20 groups share one."""
-    return list(plt.get_cmap("tab20").colors) if n_groups > 10 else [f"C{k}" for k in range(10)]
-
-
-def group_colour(k: int, n_groups: int):
-    """The k-th of ``n_groups`` groups' colour (``palette``)."""
-    colours = palette(n_groups)
-    return colours[k % len(colours)]
-
-
-def _distinct_colours(axes, n_groups: int) -> None:
-    """Past 10 groups every axis cycles through ``palette(n_groups)`` (up to 10, the default C0–C9)."""
-    if n_groups > 10:
-        for ax in np.atleast_1d(axes):
-            ax.set_prop_cycle(color=palette(n_groups))
-
-
-def _legend(ax, fontsize: int = 8) -> None:
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=fontsize)
-    else:
-        ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes)
-
-
-def _save(fig, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def decline_curves(runs: list[Run]) -> list[MeanCI]:
-    """Per trained stage k (index 0 = stage 1): seed statistics of old_task_decline[k]."""
-    lists = [(r.data.get("metrics") or {}).get("old_task_decline") or [] for r in runs]
-    n = max((len(x) for x in lists), default=0)
-    return [mean_ci([x[k] for x in lists if k < len(x)]) for k in range(n)]
-
-
-def final_per_layer(runs: list[Run]) -> dict[str, float]:
-    """Seed-mean per-module relative drift at each run's final stage."""
-    vals: dict[str, list[float]] = {}
-    for r in runs:
-        d = last(r.data.get("drift"))
-        per = d.get("per_layer") if isinstance(d, dict) else None
-        for k, v in (per or {}).items():
-            if num(v) is not None:
-                vals.setdefault(str(k), []).append(num(v))
-    return {k: float(np.mean(v)) for k, v in vals.items()}
 
 
 def plot_heatmap(results: dict, path: str | Path, title: str | None = None) -> Path:
@@ -114,13 +45,13 @@ def plot_heatmap(results: dict, path: str | Path, title: str | None = None) -> P
     title = title or f"{results.get('experiment', '')} {results.get('method', '')} " \
                      f"seed {results.get('seed', '')}".strip()
     ax.set_title(title)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_decline(groups: dict[str, list[Run]], path: Path, title: str) -> Path:
     """Old-task decline after each trained stage: seed mean per method, 95% t-band when n > 1."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    _distinct_colours(ax, len(groups))
+    distinct_colours(ax, len(groups))
     names: list[str] = []
     for gname, runs in groups.items():
         longest = max(runs, key=lambda r: len(r.stages))
@@ -144,14 +75,14 @@ def plot_decline(groups: dict[str, list[Run]], path: Path, title: str) -> Path:
     ax.set_xlabel("after stage")
     ax.set_ylabel("old-task accuracy decline")
     ax.set_title(title)
-    _legend(ax)
-    return _save(fig, path)
+    legend(ax)
+    return save(fig, path)
 
 
 def plot_pareto(groups: dict[str, list[Run]], path: Path, title: str) -> Path:
     """Final new-task accuracy vs final mean old-task accuracy, one point per run."""
     fig, ax = plt.subplots(figsize=(6, 5))
-    _distinct_colours(ax, len(groups))
+    distinct_colours(ax, len(groups))
     for gname, runs in groups.items():
         pts = [(r.summary.get("final_new_task_accuracy"), r.summary.get("final_old_task_accuracy"))
                for r in runs]
@@ -164,19 +95,8 @@ def plot_pareto(groups: dict[str, list[Run]], path: Path, title: str) -> Path:
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    _legend(ax)
-    return _save(fig, path)
-
-
-def predictor_r2(runs: list[Run]) -> dict[str, tuple[float | None, int]]:
-    """Per predictor: quadratic R² of final old-task decline on it over all runs, and n points."""
-    out = {}
-    ys = [r.summary.get("final_old_task_decline") for r in runs]
-    for key, _ in PREDICTORS:
-        xs = [r.summary.get(key) for r in runs]
-        n = sum(1 for x, y in zip(xs, ys) if x is not None and y is not None)
-        out[key] = (r_squared_quadratic(xs, ys), n)
-    return out
+    legend(ax)
+    return save(fig, path)
 
 
 def plot_predictors(groups: dict[str, list[Run]], path: Path, title: str) -> Path:
@@ -184,7 +104,7 @@ def plot_predictors(groups: dict[str, list[Run]], path: Path, title: str) -> Pat
     runs = [r for rs in groups.values() for r in rs]
     r2 = predictor_r2(runs)
     fig, axes = plt.subplots(1, len(PLOTTED), figsize=(5 * len(PLOTTED), 4.3))
-    _distinct_colours(axes, len(groups))
+    distinct_colours(axes, len(groups))
     for ax, (key, xlabel) in zip(axes, PLOTTED):
         allx, ally = [], []
         for gname, rs in groups.items():
@@ -206,9 +126,9 @@ def plot_predictors(groups: dict[str, list[Run]], path: Path, title: str) -> Pat
         ax.set_xlabel(xlabel)
         ax.set_ylabel("old-task decline (final stage)")
         ax.grid(alpha=0.3)
-        _legend(ax, 7)
+        legend(ax, 7)
     fig.suptitle(title)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_per_layer(groups: dict[str, list[Run]], path: Path, title: str) -> Path | None:
@@ -220,7 +140,7 @@ def plot_per_layer(groups: dict[str, list[Run]], path: Path, title: str) -> Path
     if not modules:
         return None
     fig, ax = plt.subplots(figsize=(min(4 + 0.35 * len(modules), 18), 4.8))
-    _distinct_colours(ax, len(per))
+    distinct_colours(ax, len(per))
     xs = np.arange(len(modules))
     for g, d in per.items():
         ys = [d.get(m, np.nan) for m in modules]
@@ -229,9 +149,9 @@ def plot_per_layer(groups: dict[str, list[Run]], path: Path, title: str) -> Path
     ax.set_xticks(xs[::step], modules[::step], rotation=90, fontsize=6)
     ax.set_ylabel("relative drift ‖ΔW‖/‖W0‖")
     ax.set_title(title)
-    _legend(ax)
+    legend(ax)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def mean_results(experiment: str, group: str, stages: list[str], tasks: list[str],

@@ -1,12 +1,12 @@
 """RL's Razor as a curve: each family's old-task decline at matched new-task accuracy, and its
 difference from the reference family (``sft``), over the whole common accuracy range, with 95%
-hierarchical-bootstrap bands (``report.bootstrap``: base replicas -> seeds -> eval examples).
+hierarchical-bootstrap bands (``report.stats.bootstrap``: base replicas -> seeds -> eval examples).
 
 Per unit u = (base replica, seed) and family f, the points are the runs' (new-task accuracy, old-task
 decline) at their last stage, recomputed from ``per_example`` under the replicate's example weights,
-along their (accuracy, decline) Pareto frontier (``razor.pareto_frontier``, lowest decline), which
+along their (accuracy, decline) Pareto frontier (``frontier.pareto_frontier``, lowest decline), which
 for one-stage runs starts at the base itself (its new-task accuracy, decline 0: no training) when
-the base lies left of the frontier, linearly interpolated (``razor.interpolate_many``)::
+the base lies left of the frontier, linearly interpolated (``frontier.interpolate_many``)::
 
     decline_f,u(a),    diff_f,u(a) = decline_ref,u(a) − decline_f,u(a)   (> 0: f forgets less)
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from forgetbench.measures.continual import reference_rows
-from forgetbench.report.frontier import interpolate_many, pareto_frontier
-from forgetbench.report.bootstrap import LEVELS, Draw, Interval, bootstrap, nested_mean
 from forgetbench.report.runs import Run, base_of, family_of, trained_sequence
+from forgetbench.report.stats.bootstrap import LEVELS, Draw, Interval, bootstrap, nested_mean
+from forgetbench.report.stats.frontier import interpolate_many, pareto_frontier
 
 #: Fixed accuracies of the report's table.
 ACCURACIES = (0.6, 0.7, 0.8, 0.9, 0.95)

@@ -1,15 +1,13 @@
-"""Runs behind the report: reading results.json files into ``Run`` objects, one summary row per
-run, and seed means over groups of runs."""
+"""One results.json as a ``Run``: the fields the report reads, its summary row (``summarize``) and the
+stage sequence its config plans (``planned_tasks``)."""
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from forgetbench.report.statistics import MeanCI, last, mean_ci, num
+from forgetbench.report.runs.values import last, num
 
 # Per-run summary metrics, in table order.
 SUMMARY_METRICS: tuple[str, ...] = (
@@ -17,6 +15,8 @@ SUMMARY_METRICS: tuple[str, ...] = (
     "final_relative_l2", "final_angular_deg", "final_new_task_forward_kl",
     "final_old_task_forward_kl", "total_train_seconds",
 )
+#: Summary keys the sweep analyses read: final new-task accuracy, mean old-task accuracy, old-task decline.
+ACC, OLD, DECLINE = "final_new_task_accuracy", "final_old_task_accuracy", "final_old_task_decline"
 
 
 class Run:
@@ -139,91 +139,3 @@ def summarize(run: Run) -> dict[str, float | None]:
         "final_new_task_accuracy": final_new,
         "final_old_task_accuracy": float(np.mean(olds)) if olds else None,
     }
-
-
-def find_runs(output_dir: Path) -> tuple[list[Run], list[str]]:
-    """Every readable results.json under ``output_dir`` (recursively, sorted), and a note per file
-    that could not be read."""
-    runs, problems = [], []
-    for p in sorted(Path(output_dir).rglob("results.json")):
-        try:
-            data = json.loads(p.read_text())
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-        except (OSError, ValueError) as e:
-            problems.append(f"{p}: {e}")
-            print(f"forgetbench.report: skipping unreadable {p}: {e}", file=sys.stderr)
-            continue
-        runs.append(Run(p, data))
-    runs.sort(key=lambda r: (r.experiment, r.group, str(r.seed)))
-    return runs, problems
-
-
-def group_runs(runs: list[Run], key=lambda r: r.table_group) -> dict[str, list[Run]]:
-    """Runs of one experiment keyed by ``key`` (default ``table_group``), in first-seen order."""
-    out: dict[str, list[Run]] = {}
-    for r in runs:
-        out.setdefault(key(r), []).append(r)
-    return out
-
-
-def family_of(r: Run) -> str:
-    """The run's sweep family (its method without a sweep)."""
-    return str(r.data.get("family") or r.method)
-
-
-def family_groups(runs: list[Run]) -> dict[str, list[Run]]:
-    """Runs keyed by sweep family (incomplete runs apart, as in ``table_group``): what the plots draw
-    when a sweep has too many points for one legend entry each."""
-    return group_runs(runs, key=lambda r: family_of(r) if r.complete else f"{family_of(r)} (incomplete)")
-
-
-def mean_matrix(runs: list[Run]) -> tuple[list[str], list[str], list[list[float | None]]]:
-    """Seed-mean accuracy matrix aligned by stage position/name and task name (cells missing in
-    every run are None). Stage names come from the longest run."""
-    longest = max(runs, key=lambda r: len(r.stages))
-    stages = longest.stages
-    tasks: list[str] = []
-    for r in runs:
-        tasks += [t for t in r.tasks if t not in tasks]
-    mat = []
-    for i in range(len(stages)):
-        row = []
-        for t in tasks:
-            vals = [r.cell(i, t) for r in runs if i < len(r.stages)]
-            vals = [v for v in vals if v is not None]
-            row.append(float(np.mean(vals)) if vals else None)
-        mat.append(row)
-    return stages, tasks, mat
-
-
-def mean_random_ratio(runs: list[Run]) -> dict[str, float]:
-    """Seed-mean random-policy ratio per segment (recsys)."""
-    vals: dict[str, list[float]] = {}
-    for r in runs:
-        for k, v in r.random_ratio().items():
-            if num(v) is not None:
-                vals.setdefault(str(k), []).append(num(v))
-    return {k: float(np.mean(v)) for k, v in vals.items()}
-
-
-def final_defects(runs: list[Run]) -> dict[str, MeanCI]:
-    """Seed statistics of each numeric final-stage defect metric (recsys)."""
-    vals: dict[str, list[float]] = {}
-    for r in runs:
-        d = last(r.per_stage("defects"))
-        if isinstance(d, dict):
-            for k, v in d.items():
-                if num(v) is not None:
-                    vals.setdefault(str(k), []).append(num(v))
-    return {k: mean_ci(v) for k, v in vals.items()}
-
-
-def base_of(r: Run) -> str:
-    """The run's base model (``model_name_or_path``): the replica level of the bootstrap."""
-    return str((r.data.get("config") or {}).get("model_name_or_path") or "?")
-
-
-def trained_sequence(r: Run) -> str:
-    """The tasks the run's config plans to train, in order (``a → b``); the stages it has otherwise."""
-    return " → ".join(planned_tasks(r.data.get("config") or {}, r.domain) or r.stages[1:])

@@ -1,33 +1,20 @@
-"""Statistics behind the report: seed statistics (mean and 95% t-interval), Welch's t-test and the
-quadratic-fit R² (reading runs: ``report.runs``).
+"""Seed statistics behind the report: Student's t distribution, the mean with its 95% t-interval
+(``mean_ci``) and Welch's t-test. The fits (R², correlations) are in ``report.stats.fits``.
 
-Pure Python + numpy; no plotting here (see ``report.plots``), no markdown (see ``forgetbench.report``).
+Pure Python + numpy; no plotting here (``report.render``), no markdown (``report.sections``).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 import numpy as np
 
+from forgetbench.report.runs.values import num
 
 
-# ----------------------------------------------------------------------------- small helpers
-def num(v: Any) -> float | None:
-    """``v`` as a finite-or-nan float; ``None`` for null, bools, strings and other non-numbers."""
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        return None
-    f = float(v)
-    return None if math.isnan(f) else f
-
-
-def last(seq: Any) -> Any:
-    return seq[-1] if isinstance(seq, list) and seq else None
-
-
-# ----------------------------------------------------------------------------- statistics
 def _betacf(a: float, b: float, x: float) -> float:
     """Continued fraction of the incomplete beta function (modified Lentz)."""
     tiny, qab, qap, qam = 1e-300, a + b, a + 1.0, a - 1.0
@@ -120,31 +107,3 @@ def welch_p(a: MeanCI, b: MeanCI) -> float | None:
     t = (a.mean - b.mean) / math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1))
     return 2.0 * (1.0 - t_cdf(abs(t), df))
-
-
-def r_squared_quadratic(x: Sequence[Any], y: Sequence[Any]) -> float | None:
-    """R² = 1 - SS_res/SS_tot of the least-squares fit y ≈ a + b·x + c·x² over the pairs where both
-    values are present. ``None`` when undefined: fewer than 3 distinct x values or constant y."""
-    pts = [(num(a), num(b)) for a, b in zip(x, y)]
-    pts = [(a, b) for a, b in pts if a is not None and b is not None
-           and math.isfinite(a) and math.isfinite(b)]
-    return r_squared_quadratic_finite(np.array([a for a, _ in pts], dtype=np.float64),
-                                      np.array([b for _, b in pts], dtype=np.float64))
-
-
-def r_squared_quadratic_finite(xs: np.ndarray, ys: np.ndarray) -> float | None:
-    """:func:`r_squared_quadratic` of two float arrays already known to be finite (the bootstrap's inner loop)."""
-    if len(np.unique(xs)) < 3:
-        return None
-    ss_tot = float(np.sum((ys - ys.mean()) ** 2))
-    if ss_tot == 0.0:
-        return None
-    design = np.stack([np.ones_like(xs), xs, xs * xs], axis=1)
-    coef, *_ = np.linalg.lstsq(design, ys, rcond=None)
-    ss_res = float(np.sum((ys - design @ coef) ** 2))
-    return 1.0 - ss_res / ss_tot
-
-
-def quadratic_fit(x: Sequence[float], y: Sequence[float]) -> np.ndarray:
-    """Coefficients (c, b, a) of the least-squares quadratic, highest power first (np.polyval order)."""
-    return np.polyfit(np.asarray(x, dtype=float), np.asarray(y, dtype=float), 2)

@@ -32,8 +32,8 @@ def pareto_frontier(points: Sequence[Point], maximize_y: bool = True) -> list[Po
 def interpolate_many(curve: Sequence[Point], xs, tol: float = 1e-12) -> np.ndarray:
     """Linear interpolation of y at every x of ``xs`` along ``curve`` (sorted by x, distinct x);
     NaN outside its x-range (within ``tol``). A one-point curve answers only at its own x. The one
-    interpolation of the code base: ``interpolate``, ``decline_at``, ``report.verdict.value_at``
-    and the matched-accuracy curves all call it."""
+    interpolation of the code base: ``interpolate``, ``decline_at``, ``verdict.value_at``,
+    ``budget.at_target`` and the matched-accuracy curves all call it."""
     xs = np.atleast_1d(np.asarray(xs, dtype=float))
     if not curve:
         return np.full(xs.shape, np.nan)

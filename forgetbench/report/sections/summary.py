@@ -1,10 +1,10 @@
-"""Report section: the summary table (seed means with 95% t-intervals), the metric definitions,
-and the number formatting every section shares."""
+"""Report section: the summary table (seed means with 95% t-intervals) and the metric definitions."""
 from __future__ import annotations
 
 from forgetbench.measures.continual import metric_definitions
 from forgetbench.report.runs import SUMMARY_METRICS, Run
-from forgetbench.report.statistics import MeanCI, mean_ci
+from forgetbench.report.sections.format import fmt_ci, table
+from forgetbench.report.stats.group_means import summary_stats
 
 # Definitions of the report's derived columns; the continual metrics come from measures.continual.
 _OWN_DEFINITIONS = {
@@ -33,49 +33,12 @@ def all_definitions() -> dict[str, str]:
     return out
 
 
-def _decimals(big: float) -> int:
-    return 0 if big >= 1000 else 1 if big >= 100 else 3
-
-
-def fmt(v: float | None) -> str:
-    """3 decimals; 1 from 100, 0 from 1000; scientific below 0.001."""
-    if v is None:
-        return "—"
-    return f"{v:.1e}" if 0 < abs(v) < 0.001 else f"{v:.{_decimals(abs(v))}f}"
-
-
-def fmt_ci(s: MeanCI, n_runs: int | None = None) -> str:
-    """``mean ± half`` with the decimals ``fmt`` picks for the larger of the two; ``(n=k)`` when
-    ``n_runs`` is given and differs from the number of values."""
-    if s.n == 0:
-        return "—"
-    if s.half is None:
-        text = fmt(s.mean)
-    else:
-        big = max(abs(s.mean), abs(s.half))
-        d = _decimals(big)
-        text = f"{s.mean:.1e} ± {s.half:.1e}" if 0 < big < 0.001 else f"{s.mean:.{d}f} ± {s.half:.{d}f}"
-    return text + (f" (n={s.n})" if n_runs is not None and s.n != n_runs else "")
-
-
-def _n(k: int, word: str) -> str:
-    return f"{k} {word}" + ("" if k == 1 else "s")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return out + ["| " + " | ".join(r) + " |" for r in rows]
-
-
-def _stats(runs: list[Run], key: str) -> MeanCI:
-    return mean_ci(r.summary.get(key) for r in runs)
-
-
 def summary_section(groups: dict[str, list[Run]], defs: dict[str, str]) -> list[str]:
+    """The summary table (one row per group), the note on its cells and the definitions of its columns."""
     rows = []
     for g, rs in groups.items():
-        rows.append([g, str(len(rs))] + [fmt_ci(_stats(rs, k), len(rs)) for k in SUMMARY_METRICS])
-    out = _table(["method", "n"] + list(SUMMARY_METRICS), rows)
+        rows.append([g, str(len(rs))] + [fmt_ci(summary_stats(rs, k), len(rs)) for k in SUMMARY_METRICS])
+    out = table(["method", "n"] + list(SUMMARY_METRICS), rows)
     out += ["", _CI_NOTE, ""]
     out += [f"- **{k}** — {defs.get(k, '(no definition)')}" for k in SUMMARY_METRICS]
     return out

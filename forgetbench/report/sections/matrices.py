@@ -2,11 +2,13 @@
 recommender) and the recommender's defects at the final stage."""
 from __future__ import annotations
 
-from forgetbench.report.runs import Run, final_defects, mean_matrix, mean_random_ratio
-from forgetbench.report.summary import _table, fmt, fmt_ci
+from forgetbench.report.runs import Run, mean_matrix, mean_random_ratio
+from forgetbench.report.sections.format import fmt, fmt_ci, table
+from forgetbench.report.stats.group_means import final_defects
 
 
 def matrix_section(groups: dict[str, list[Run]]) -> list[str]:
+    """One seed-mean matrix per group (recsys: with the random policy's ratio and the normalised final row)."""
     out = []
     for g, rs in groups.items():
         stages, tasks, mat = mean_matrix(rs)
@@ -21,11 +23,12 @@ def matrix_section(groups: dict[str, list[Run]]) -> list[str]:
             rows.append(["*final, (acc−random)/(1−random)*"] + [
                 fmt((v - rr[t]) / (1 - rr[t])) if v is not None and t in rr and rr[t] != 1 else "—"
                 for t, v in zip(tasks, final)])
-        out += _table(["stage \\ task"] + tasks, rows)
+        out += table(["stage \\ task"] + tasks, rows)
     return out
 
 
 def defects_section(groups: dict[str, list[Run]]) -> list[str]:
+    """The final-stage defects per group (empty when no run reports any)."""
     per = {g: final_defects(rs) for g, rs in groups.items()}
     keys: list[str] = []
     for d in per.values():
@@ -35,6 +38,6 @@ def defects_section(groups: dict[str, list[Run]]) -> list[str]:
     rows = [[g] + [fmt_ci(d[k], len(groups[g])) if k in d else "—" for k in keys]
             for g, d in per.items()]
     return ["", "### Recommender defects (final stage, mean ± 95% CI over seeds)", ""] + \
-        _table(["method"] + keys, rows)
+        table(["method"] + keys, rows)
 
 

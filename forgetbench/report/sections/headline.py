@@ -1,28 +1,24 @@
 """The top of an experiment's report: the answer in at most three lines with their intervals, and the
 verdict as a short table (lowest final old-task decline first).
 
-The answer: with matched-accuracy curves (``report.curve``), one line per compared family (GRPO and
+The answer: with matched-accuracy curves (``report.stats.curve``), one line per compared family (GRPO and
 RFT first) — its decline difference from the reference averaged over the common accuracy range,
-and at the highest fixed accuracy both reach — then the predictor line (``report.predictors``): the
+and at the highest fixed accuracy both reach — then the predictor line (``report.stats.predictors``): the
 measure with the largest partial correlation with the decline given new-task accuracy. Without
 curves, the lowest-decline group against the next one.
 """
 from __future__ import annotations
 
-from forgetbench.report.curve import ACCURACIES, Curves
-from forgetbench.report.curve_section import cell
 from forgetbench.report.runs import Run
-from forgetbench.report.statistics import mean_ci, welch_p
-from forgetbench.report.summary import _table, fmt, fmt_ci
+from forgetbench.report.sections.format import fmt, fmt_ci, interval_cell, table
+from forgetbench.report.stats.curve import ACCURACIES, Curves
+from forgetbench.report.stats.group_means import summary_stats
+from forgetbench.report.stats.statistics import welch_p
 
 #: Families the answer names first.
 FIRST = ("grpo", "rft")
 #: Rows of the verdict table before it points to the summary.
 MAX_ROWS = 8
-
-
-def _iv(v) -> str:
-    return cell(v)
 
 
 def curve_lines(cs: list[Curves], n: int = 2) -> list[str]:
@@ -40,9 +36,9 @@ def curve_lines(cs: list[Curves], n: int = 2) -> list[str]:
             continue
         said = f"{f} forgets less" if avg[1] > 0 else f"{f} forgets more" if avg[2] < 0 else "no difference resolved"
         top = next((a for a in sorted(ACCURACIES, reverse=True) if c.at(f, a) is not None), None)
-        at_top = f"; at {top:g}: {_iv(c.at(f, top))}" if top is not None else ""
+        at_top = f"; at {top:g}: {interval_cell(c.at(f, top))}" if top is not None else ""
         out.append(f"- **{f} vs {c.reference}** ({c.trained}), at matched new-task accuracy: {said}. "
-                   f"{c.reference} − {f} decline {_iv(avg)} averaged over {shown.min():.2f}–{shown.max():.2f}{at_top}.")
+                   f"{c.reference} − {f} decline {interval_cell(avg)} averaged over {shown.min():.2f}–{shown.max():.2f}{at_top}.")
     return out
 
 
@@ -62,17 +58,13 @@ def predictor_line(table) -> list[str]:
             f"{n} runs)."]
 
 
-def _stats(runs: list[Run], key: str):
-    return mean_ci(r.summary.get(key) for r in runs)
-
-
 def verdict_table(groups: dict[str, list[Run]]) -> list[str]:
     """Groups by mean final old-task decline, lowest first (complete runs only, unless there are none):
     decline, final new-task accuracy, and the difference from the lowest with Welch's p."""
     done = {g: rs for g, rs in groups.items() if all(r.complete for r in rs)}
     note = "" if done else " (incomplete runs only)"
     groups = done or groups
-    stats = {g: _stats(rs, "final_old_task_decline") for g, rs in groups.items()}
+    stats = {g: summary_stats(rs, "final_old_task_decline") for g, rs in groups.items()}
     stats = {g: s for g, s in stats.items() if s.n > 0}
     if not stats:
         return ["Verdict: no run has a final old-task decline yet."]
@@ -82,14 +74,14 @@ def verdict_table(groups: dict[str, list[Run]]) -> list[str]:
     for g in order[:MAX_ROWS]:
         s = stats[g]
         p = welch_p(best, s) if g != order[0] else None
-        rows.append([g, str(s.n), fmt_ci(s), fmt_ci(_stats(groups[g], "final_new_task_accuracy")),
+        rows.append([g, str(s.n), fmt_ci(s), fmt_ci(summary_stats(groups[g], "final_new_task_accuracy")),
                      "—" if g == order[0] else fmt(s.mean - best.mean),
                      "—" if g == order[0] else (f"{p:.3g}" if p is not None else "n < 2")])
     more = len(order) - MAX_ROWS
     tail = [f"… {more} more groups in the summary table below."] if more > 0 else []
     return ([f"Verdict{note}: final old-task decline, lowest first (mean ± 95% t-interval over seeds; "
              "difference from the lowest, Welch's two-sided p).", ""]
-            + _table(["group", "n", "final old-task decline", "final new-task accuracy", "difference", "Welch p"], rows)
+            + table(["group", "n", "final old-task decline", "final new-task accuracy", "difference", "Welch p"], rows)
             + ([""] + tail if tail else []))
 
 
@@ -98,7 +90,7 @@ def answer_lines(groups: dict[str, list[Run]], cs: list[Curves], table) -> list[
     best predictor."""
     lines = curve_lines(cs)
     if not lines:
-        stats = {g: _stats(rs, "final_old_task_decline") for g, rs in groups.items() if all(r.complete for r in rs)}
+        stats = {g: summary_stats(rs, "final_old_task_decline") for g, rs in groups.items() if all(r.complete for r in rs)}
         stats = {g: s for g, s in stats.items() if s.n > 0}
         if len(stats) >= 2:
             a, b = sorted(stats, key=lambda g: stats[g].mean)[:2]
