@@ -8,6 +8,7 @@ from pathlib import Path
 
 from forgetbench.errors import ForgetbenchError
 from forgetbench.loop.store import atomic_write_text
+from forgetbench.report.render.answer_json import write_answer
 from forgetbench.report.render.figure import slug
 from forgetbench.report.render.plots import (
     mean_results, plot_decline, plot_heatmap, plot_pareto, plot_per_layer, plot_predictors,
@@ -23,6 +24,7 @@ from forgetbench.report.sections.format import plural
 from forgetbench.report.sections.headline import answer_lines, verdict_table
 from forgetbench.report.sections.matrices import defects_section, matrix_section
 from forgetbench.report.sections.predictors import predictor_section
+from forgetbench.report.sections.regime import regime_table
 from forgetbench.report.sections.spectrum import spectrum_section
 from forgetbench.report.sections.summary import all_definitions, summary_section
 from forgetbench.report.sections.sweep import sweep_section
@@ -30,6 +32,7 @@ from forgetbench.report.stats.budget import efficiency_rows, has_budget_axis
 from forgetbench.report.stats.conjecture import eligible, points_of
 from forgetbench.report.stats.curve import Curves, curves
 from forgetbench.report.stats.predictors import predictor_table
+from forgetbench.report.stats.views import Row, experiment_rows
 
 #: Above this many groups (sweep points) an experiment's report leaves out the verdict table and the
 #: per-group heatmaps (the curves, the point table and the summary carry them).
@@ -80,8 +83,10 @@ def _experiment_plots(exp: str, runs: list[Run], groups: dict[str, list[Run]], p
     return made
 
 
-def experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str, defs: dict[str, str]) -> list[str]:
-    """The markdown of one experiment, its figures drawn under ``out_dir/plots`` with ``prefix``."""
+def experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str, defs: dict[str, str],
+                       regime: list[Row] = ()) -> list[str]:
+    """The markdown of one experiment, its figures drawn under ``out_dir/plots`` with ``prefix``;
+    ``regime``: its rows of the regime table (``stats.views``), shown first."""
     groups = group_runs(runs)
     domain = ", ".join(sorted({r.domain for r in runs if r.domain})) or "?"
     lines = [f"## Experiment `{exp or '(unnamed)'}` — domain {domain}, {plural(len(runs), 'run')}", ""]
@@ -93,6 +98,7 @@ def experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str, de
     cs = curves(family_runs) if family_runs else []
     table = predictor_table(runs)
     answer = answer_lines(groups, cs, table)
+    lines += regime_table(list(regime)) + ([""] if regime else [])
     if answer:
         lines += ["**The answer**", ""] + answer + [""]
     if "recsys" in domain:
@@ -142,9 +148,12 @@ def write_report(output_dir: str | os.PathLike, sources: list | None = None) -> 
     lines = ["# forgetbench report", "",
              f"{plural(len(runs), 'run')} from {', '.join(f'`{d}`' for d in dirs)} "
              f"({plural(len(experiments), 'experiment')}).", ""]
+    answers = []
     for exp, exp_runs in experiments.items():
         prefix = "" if len(experiments) == 1 else f"{slug(exp)}_"
-        lines += experiment_section(exp, exp_runs, out_dir, prefix, defs) + [""]
+        regime = experiment_rows(exp_runs)
+        answers += [(exp, row) for row in regime]
+        lines += experiment_section(exp, exp_runs, out_dir, prefix, defs, regime) + [""]
 
     lines += ["## Incomplete runs", ""]
     incomplete = [r for r in runs if not r.complete]
@@ -159,6 +168,7 @@ def write_report(output_dir: str | os.PathLike, sources: list | None = None) -> 
         lines += ["", "## Unreadable results files", ""] + [f"- {p}" for p in problems]
 
     atomic_write_text(out_dir / "summary.csv", csv_text(runs, out_dir))
+    write_answer(out_dir, answers)
     report = out_dir / "report.md"
     atomic_write_text(report, "\n".join(lines) + "\n")
     return report

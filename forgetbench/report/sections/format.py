@@ -43,12 +43,15 @@ def mean_pm_n(s: MeanCI, n_all: int) -> str:
     return mean_pm(s) + (f" (n={s.n})" if 0 < s.n < n_all else "")
 
 
-def interval_cell(v: tuple[float, float, float] | None, signed: bool = True) -> str:
-    """``+0.0120 [+0.0040, +0.0200]`` or ``—`` (4 decimals: declines along a frontier can be ~0.001)."""
+def interval_cell(v: tuple[float | None, float | None, float | None] | None, signed: bool = True) -> str:
+    """``+0.0120 [+0.0040, +0.0200]`` or ``—`` (4 decimals: declines along a frontier can be ~0.001);
+    without bounds (None or NaN: one replica, one seed) the estimate and ``(no interval: …)``."""
     if v is None:
         return "—"
     f = "{:+.4f}" if signed else "{:.4f}"
-    text = [f.format(x + 0.0 if abs(x) >= 5e-5 else 0.0) for x in v]     # no "-0.0000"
+    text = [f.format(x + 0.0 if abs(x) >= 5e-5 else 0.0) if x is not None and x == x else None for x in v]
+    if text[1] is None or text[2] is None:
+        return f"{text[0]} (no interval: 1 replica, 1 seed)"
     return f"{text[0]} [{text[1]}, {text[2]}]"
 
 

@@ -19,6 +19,8 @@ from forgetbench.report.stats.statistics import welch_p
 FIRST = ("grpo", "rft")
 #: Rows of the verdict table before it points to the summary.
 MAX_ROWS = 8
+#: An answer line needs a matched range this wide (of accuracy) reached by this many units.
+MIN_SPAN, MIN_UNITS = 0.1, 2
 
 
 def curve_lines(cs: list[Curves], n: int = 2) -> list[str]:
@@ -33,6 +35,12 @@ def curve_lines(cs: list[Curves], n: int = 2) -> list[str]:
         shown = c.grid[c.shown[f]]
         if avg is None or not shown.size:
             out.append(f"- **{f} vs {c.reference}**: no common new-task accuracy range.")
+            continue
+        units = int(c.n_units[f][c.shown[f]].min())
+        if shown.max() - shown.min() < MIN_SPAN or units < MIN_UNITS:
+            out.append(f"- **{f} vs {c.reference}**: no answer line — the matched range {shown.min():.2f}–"
+                       f"{shown.max():.2f} is reached by {units} unit(s) (an answer needs ≥ {MIN_SPAN:g} of "
+                       f"accuracy and ≥ {MIN_UNITS} units).")
             continue
         said = f"{f} forgets less" if avg[1] > 0 else f"{f} forgets more" if avg[2] < 0 else "no difference resolved"
         top = next((a for a in sorted(ACCURACIES, reverse=True) if c.at(f, a) is not None), None)
@@ -95,6 +103,7 @@ def answer_lines(groups: dict[str, list[Run]], cs: list[Curves], table) -> list[
         if len(stats) >= 2:
             a, b = sorted(stats, key=lambda g: stats[g].mean)[:2]
             p = welch_p(stats[a], stats[b])
+            test = "1 seed: no interval, no test" if p is None else f"Welch p {p:.3g}"
             lines = [f"- **Lowest final old-task decline**: {a} {fmt_ci(stats[a])} vs {b} {fmt_ci(stats[b])} "
-                     f"(Welch p {'n < 2' if p is None else f'{p:.3g}'}; not at matched new-task accuracy)."]
+                     f"({test}; not at matched new-task accuracy)."]
     return (lines + predictor_line(table))[:3]

@@ -5,7 +5,7 @@ import numpy as np
 
 from forgetbench.report.runs import Run
 from forgetbench.report.sections.format import table as md_table
-from forgetbench.report.stats.predictors import STATS, predictor_table
+from forgetbench.report.stats.predictors import MIN_RUNS, STATS, predictor_table
 
 
 def predictor_section(runs: list[Run], n_boot: int = 1000, table=None) -> list[str]:
@@ -28,4 +28,4 @@ def predictor_section(runs: list[Run], n_boot: int = 1000, table=None) -> list[s
             + ["", "R²: least-squares fits y ≈ a + b·x (linear) and y ≈ a + b·x + c·x² (quadratic); ρ: Spearman; "
                    "partial ρ: Spearman correlation with the decline after partialling out the new-task accuracy "
                    "(a measure that only tracks how much was learned drops to ~0). Intervals: "
-                   f"{how or 'none (too few runs)'}; estimate on all runs."])
+                   f"{how or f'none (a fit needs ≥ {MIN_RUNS} runs)'}; estimate on all runs."])

@@ -96,6 +96,8 @@ class Interval:
 
     @property
     def how(self) -> str:
+        if not self.n_boot or not self.levels:
+            return "no interval (1 replica, 1 seed)"
         return (f"{100 * self.level:g}% percentile interval, hierarchical bootstrap "
                 f"({' → '.join(self.levels) or 'none'}), {self.n_boot} replicates")
 
@@ -116,3 +118,12 @@ def bootstrap(statistic: Callable[[Draw], np.ndarray], clusters: Mapping[Hashabl
         if col.size:
             low[i], high[i] = np.quantile(col, [q, 1.0 - q])
     return Interval(est, low, high, n_boot, tuple(levels), level)
+
+
+def varying_levels(clusters: Mapping[Hashable, Sequence[Hashable]], levels: Sequence[str] = LEVELS) -> tuple[str, ...]:
+    """The levels of ``levels`` worth resampling: base replicas when there are ≥ 2, seeds when a base
+    has ≥ 2, then eval examples — and none at all when there is one replica with one seed (an interval
+    over the eval examples alone would pass a single run's noise off as the answer's uncertainty)."""
+    units = [x for x in levels if (x == "bases" and len(clusters) >= 2)
+             or (x == "seeds" and max(map(len, clusters.values()), default=0) >= 2)]
+    return tuple(units + (["examples"] if "examples" in levels else [])) if units else ()

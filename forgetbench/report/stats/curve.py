@@ -22,7 +22,7 @@ import numpy as np
 
 from forgetbench.measures.continual import reference_rows
 from forgetbench.report.runs import Run, base_of, family_of, trained_sequence
-from forgetbench.report.stats.bootstrap import LEVELS, Draw, Interval, bootstrap, nested_mean
+from forgetbench.report.stats.bootstrap import LEVELS, Draw, Interval, bootstrap, nested_mean, varying_levels
 from forgetbench.report.stats.frontier import interpolate_many, pareto_frontier
 
 #: Fixed accuracies of the report's table.
@@ -176,7 +176,8 @@ def curves(runs: list[Run], reference: str = "sft", n_boot: int = 1000, seed: in
                 rows.append(np.full(grid.size, vals.mean() if vals.size else np.nan))
             return np.vstack(rows)
 
-        iv = bootstrap(statistic, clusters, scored.n_examples(), n_boot, seed, levels)
+        varying = varying_levels(clusters, levels)    # one replica with one seed: no interval
+        iv = bootstrap(statistic, clusters, scored.n_examples(), n_boot if varying else 0, seed, varying)
         split = lambda k: Interval(iv.estimate[k], iv.low[k], iv.high[k], iv.n_boot, iv.levels, iv.level)  # noqa: E731
         nf, no = len(families), len(others)
         out.append(Curves(trained, ref, grid, {f: split(k) for k, f in enumerate(families)},

@@ -56,13 +56,17 @@ def _triples(runs: list[Run], key: str) -> dict[tuple, list[tuple[float, float, 
     return out
 
 
+#: Runs a predictor fit needs before the report shows it.
+MIN_RUNS = 10
+
+
 def predictor_table(runs: list[Run], n_boot: int = 1000, seed: int = 0) -> list[tuple[str, int, Interval]]:
     """Per predictor: (key, n runs, Interval over :data:`STATS`)."""
     out = []
     for key, _ in PREDICTORS:
         units = _triples(runs, key)
         n = sum(len(v) for v in units.values())
-        if n < 3:
+        if n < MIN_RUNS:                     # a fit over a handful of runs is no finding
             out.append((key, n, None))
             continue
         clusters: dict = {}
