@@ -17,7 +17,7 @@ def run(method, seed, base, lr, steps, bits, past=(None, None), path="x"):
             "stages": ["base", "a", "b"], "tasks": ["p", "a", "b"], "accuracy": acc, "per_example": bits,
             "config": {"tasks": ["a", "b"], "max_steps": steps, "model_name_or_path": base,
                        method: {"learning_rate": lr}},
-            "saturation": [{"steps_past_saturation": p} for p in past]}
+            "train_stats": [{"saturation": {"steps_past_saturation": p}} for p in past]}
     return Run(f"{path}/{method}/{seed}/{lr}/{steps}/results.json", data)
 
 

@@ -84,6 +84,16 @@ class KLParams:
 
 
 @dataclass
+class SaturationParams:
+    """The stage probe (``llm/stage_probe.py``): every ``every`` optimizer steps the greedy accuracy of
+    the stage's task on its first ``n_prompts`` eval prompts; saturated at ``threshold``. ``every: 0``
+    turns the probe off (no saturation record, no angular step)."""
+    every: int = 4
+    n_prompts: int = 32
+    threshold: float = 0.95
+
+
+@dataclass
 class RayParams:
     #: An existing cluster (``ray://…`` or ``host:port``; else ``RAY_ADDRESS``); null = a local instance.
     address: Optional[str] = None
@@ -151,6 +161,7 @@ class Config:
     sdft: SDFTParams = field(default_factory=SDFTParams)
     eval: EvalParams = field(default_factory=EvalParams)
     kl: KLParams = field(default_factory=KLParams)
+    saturation: SaturationParams = field(default_factory=SaturationParams)
     #: Overrides of the embedded base's recipe (``forgetbench.llm.base_model.recipes.BaseRecipe`` fields).
     base_recipe: dict[str, Any] = field(default_factory=dict)
     #: The recommender's settings (``recsys_sim.config.RecsysConfig`` fields) when ``domain: recsys``.

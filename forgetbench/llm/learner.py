@@ -31,7 +31,9 @@ from forgetbench.llm.methods.sft import train_sft
 from forgetbench.llm.methods.spectrum import TRAIN as SPECTRUM, Stage, train_spectrum
 from forgetbench.llm.base_model.load import load_model_and_tokenizer
 from forgetbench.llm.sharding import gathered_state, unsharded
+from forgetbench.llm.stage_probe import StageProbe
 from forgetbench.measures.divergence import lm_kl
+from forgetbench.measures.saturation import past_saturation_summary
 from forgetbench.plugins.registry import get_task
 
 
@@ -111,7 +113,10 @@ class LLMLearner:
 
             rows = Dataset.from_list(self.fmt.rows(list(rows)))
         where = f"{self.method} seed {self.seed} stage {stage} ({task_name})"
-        callbacks = self.callbacks + [NanLossGuard(where), StageProgress(where)]
+        sat = self.cfg.saturation
+        probe = StageProbe(task, self.eval_rows[task_name], self.tokenizer, every=sat.every, n_prompts=sat.n_prompts,
+                           batch_size=self.cfg.eval.batch_size) if sat.every > 0 else None
+        callbacks = self.callbacks + [NanLossGuard(where), StageProgress(where)] + ([probe] if probe else [])
         common = dict(steps=self.cfg.max_steps, seed=self.seed * 1000 + stage, callbacks=callbacks,
                       activation_checkpointing=self.cfg.activation_checkpointing)
         stats = {"prompts": n}
@@ -136,6 +141,9 @@ class LLMLearner:
         elif self.cfg.peft:
             self.model = merge_lora(model)
         stats["final_loss"] = next((h[k] for k in ("loss", "train_loss") for h in reversed(log) if k in h), None)
+        if probe is not None:                 # saturation and the effective step size of this stage
+            stats.update(probe.step_size())
+            stats["saturation"] = past_saturation_summary(probe.trace, probe.log, self.cfg.max_steps, sat.threshold)
         if self.method in ("grpo", "rloo"):
             stats.update(zero_spread_stats(log))
             if stats["frac_reward_zero_std"] == 1.0:

@@ -26,7 +26,7 @@ from forgetbench.loop.store import atomic_write_json, read_json
 #: Config fields that do not change what a run computes (a rerun may differ in these).
 NON_SEMANTIC = ("overwrite", "report_to", "list_tasks", "debug", "max_stages", "output_dir", "seeds",
                 "methods", "wandb_project", "keep_checkpoints", "include_path", "eval_only", "sweep",
-                "overlap_measurement", "verbose", "launcher", "ray", "only_run")
+                "overlap_measurement", "verbose", "launcher", "ray", "only_run", "saturation")
 #: Written into each stage checkpoint: the stage's training stats, for a resume that only measures it.
 TRAIN_STATS = "train_stats.json"
 

@@ -28,10 +28,11 @@ def cell_of(r: Run) -> tuple[float, int] | None:
 
 
 def steps_past(r: Run) -> list[int | None]:
-    """Per trained stage, the optimizer steps trained past saturation (``saturation`` in results.json)."""
-    sat = r.data.get("saturation")
-    return [s.get("steps_past_saturation") if isinstance(s, dict) else None for s in sat] \
-        if isinstance(sat, list) else [None] * r.trained
+    """Per trained stage, the optimizer steps trained past saturation (``train_stats[k].saturation``)."""
+    stats = r.data.get("train_stats")
+    stats = stats if isinstance(stats, list) else []
+    sat = [s.get("saturation") if isinstance(s, dict) else None for s in stats] + [None] * r.trained
+    return [s.get("steps_past_saturation") if isinstance(s, dict) else None for s in sat[:r.trained]]
 
 
 @dataclass
