@@ -59,11 +59,17 @@ def bin_label(b: tuple[int, int]) -> str:
     return str(lo) if lo == hi else f"{lo}+" if hi >= 10 ** 9 else f"{lo}-{hi}"
 
 
-def _by(vals: list[Values], key) -> dict:
+def _mean(xs) -> float:
+    xs = [x for x in xs if x == x]
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+def _per_unit(vals: list[Values], key) -> dict:
+    """(family, key) -> {unit: [values]} over the pairs ``key(v)`` yields."""
     out: dict = {}
     for v in vals:
         for k, x in key(v):
-            out.setdefault(k, []).append(x)
+            out.setdefault((v.run.family, k), {}).setdefault(v.run.unit, []).append(x)
     return out
 
 
@@ -72,53 +78,53 @@ def _diff(per: dict, ref: str, fam: str, keys) -> dict:
     out = {}
     for k in keys:
         a, b = per.get((ref, k), {}), per.get((fam, k), {})
-        both = {u: np.nanmean(a[u]) - np.nanmean(b[u]) for u in a if u in b}
+        both = {u: _mean(a[u]) - _mean(b[u]) for u in a if u in b}
         if both:
             out[k] = both
     return out
 
 
-def _per_unit(vals, key) -> dict:
-    """(family, key) -> {unit: [values]}."""
-    out: dict = {}
-    for (fam, k, unit), xs in _by(vals, key).items():
-        out.setdefault((fam, k), {}).setdefault(unit, []).extend(xs)
+def _frontiers(vals: list[Values], decline) -> dict:
+    """family -> unit -> decline interpolated at ACCURACIES along the unit's frontier (base anchored)."""
+    grid, out = np.array(ACCURACIES), {}
+    for (fam, _), units in _per_unit(vals, lambda v: [(0, v)]).items():
+        for unit, xs in units.items():
+            pts = [(float(v.new.mean()), decline(v)) for v in xs]
+            out.setdefault(fam, {})[unit] = interpolate_many(frontier_curve(pts, (float(xs[0].base_new.mean()), 0.0)), grid)
     return out
 
 
-def view_cells(vals: list[Values], ref: str, fam: str) -> dict[tuple, dict]:
-    """(view, at, measure) -> {unit: reference − family} on one draw's values."""
-    out: dict[tuple, dict] = {}
-    cells = _per_unit(vals, lambda v: [((v.run.family, v.run.cell, v.run.unit), v.decline[-1])] if v.run.cell else [])
-    keys = sorted({k for _, k in cells})
-    for cell, d in _diff(cells, ref, fam, keys).items():
-        out[("matched_budget", cell, "final_old_task_decline")] = d
-    stages = _per_unit(vals, lambda v: [((v.run.family, (v.run.cell, k + 1), v.run.unit), x)
-                                        for k, x in enumerate(v.decline)] if v.run.cell else [])
-    n_stages = max((len(v.decline) for v in vals), default=0)
-    for k in range(1, n_stages + 1):
-        per_cell = _diff(stages, ref, fam, sorted({c for _, c in stages if c[1] == k}))
-        units = {u for d in per_cell.values() for u in d}
-        if units:
-            out[("per_stage", k, "old_task_decline")] = {
-                u: float(np.mean([d[u] for d in per_cell.values() if u in d])) for u in units}
-    past = _per_unit(vals, lambda v: [((v.run.family, b, v.run.unit), x) for p, x in zip(v.run.past, v.decline)
+def view_cells(vals: list[Values], ref: str, families: list[str]) -> dict[str, dict[tuple, dict]]:
+    """family -> (view, at, measure) -> {unit: reference − family}, on one draw's values."""
+    cells = _per_unit(vals, lambda v: [(v.run.cell, v.decline[-1])] if v.run.cell else [])
+    stages = _per_unit(vals, lambda v: [((v.run.cell, k + 1), x) for k, x in enumerate(v.decline)] if v.run.cell else [])
+    past = _per_unit(vals, lambda v: [(b, x) for p, x in zip(v.run.past, v.decline)
                                       if p is not None for b in BINS if b[0] <= p <= b[1]])
-    for b, d in _diff(past, ref, fam, list(BINS)).items():
-        out[("past_saturation", bin_label(b), "old_task_decline")] = d
-    for measure, decline in (("final_old_task_decline", lambda v: v.decline[-1]),
-                             ("mean_stage_old_task_decline", lambda v: float(np.mean(v.decline)))):
-        curves: dict = {}
-        for (f, _, unit), xs in _by(vals, lambda v: [((v.run.family, 0, v.run.unit), v)]).items():
-            base = (float(np.mean(xs[0].base_new)), 0.0)
-            pts = [(float(np.mean(v.new)), decline(v)) for v in xs]
-            curves.setdefault(f, {})[unit] = interpolate_many(frontier_curve(pts, base), np.array(ACCURACIES))
-        for i, a in enumerate(ACCURACIES):
-            d = {u: y[i] - curves[fam][u][i] for u, y in curves.get(ref, {}).items()
-                 if u in curves.get(fam, {}) and np.isfinite(y[i]) and np.isfinite(curves[fam][u][i])}
-            if d:
-                out[("matched_accuracy", a, measure)] = d
-    return out
+    curves = {m: _frontiers(vals, f) for m, f in (("final_old_task_decline", lambda v: float(v.decline[-1])),
+                                                  ("mean_stage_old_task_decline", lambda v: _mean(v.decline)))}
+    n_stages = max((len(v.decline) for v in vals), default=0)
+    result = {}
+    for fam in families:
+        out: dict[tuple, dict] = {}
+        for cell, d in _diff(cells, ref, fam, sorted({k for _, k in cells})).items():
+            out[("matched_budget", cell, "final_old_task_decline")] = d
+        for k in range(1, n_stages + 1):
+            per_cell = _diff(stages, ref, fam, sorted({c for _, c in stages if c[1] == k}))
+            units = {u for d in per_cell.values() for u in d}
+            if units:
+                out[("per_stage", k, "old_task_decline")] = {u: _mean([d[u] for d in per_cell.values() if u in d])
+                                                             for u in units}
+        for b, d in _diff(past, ref, fam, list(BINS)).items():
+            out[("past_saturation", bin_label(b), "old_task_decline")] = d
+        for measure, fronts in curves.items():
+            mine, theirs = fronts.get(ref, {}), fronts.get(fam, {})
+            for i, a in enumerate(ACCURACIES):
+                d = {u: y[i] - theirs[u][i] for u, y in mine.items()
+                     if u in theirs and np.isfinite(y[i]) and np.isfinite(theirs[u][i])}
+                if d:
+                    out[("matched_accuracy", a, measure)] = d
+        result[fam] = out
+    return result
 
 
 def _nested(per_unit: dict, groups) -> float:
@@ -134,14 +140,14 @@ def view_rows(trained: str, scores: SequenceScores, ref: str, n_boot: int = 1000
     if ref not in {r.family for r in scores.runs} or not families:
         return []
     obs = scores.values(observed(clusters, n_ex))
-    keys = [(fam, k, len(d)) for fam in families for k, d in view_cells(obs, ref, fam).items()]
+    keys = [(fam, k, len(d)) for fam, cells in view_cells(obs, ref, families).items() for k, d in cells.items()]
     if not keys:
         return []
     levels = varying_levels(clusters)
 
     def statistic(d) -> np.ndarray:
         vals = scores.values(d)
-        cells = {fam: view_cells(vals, ref, fam) for fam in families}
+        cells = view_cells(vals, ref, families)
         return np.array([_nested(cells[fam].get(k, {}), d.groups) for fam, k, _ in keys], dtype=float)
 
     iv = bootstrap(statistic, clusters, n_ex, n_boot if levels else 0, seed, levels)
