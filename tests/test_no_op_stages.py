@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 from forgetbench.launch.experiment import run_experiment
-from forgetbench.llm.learner import zero_spread_stats
+from forgetbench.llm.rl_trainer import zero_spread_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ["--config", str(ROOT / "configs" / "smoke.yaml"), "--max_stages", "1", "--tasks", "sum_to"]

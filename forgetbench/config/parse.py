@@ -7,6 +7,7 @@ import dataclasses
 import difflib
 import types
 import typing
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
@@ -146,3 +147,15 @@ def yaml_line(path: str | Path, dotted: str) -> Optional[int]:
             break
         line, node = match[0][0].start_mark.line + 1, match[0][1]
     return line
+
+
+@contextmanager
+def yaml_located(path: str | Path):
+    """A field error raised inside is re-raised naming the YAML file and the field's line."""
+    try:
+        yield
+    except ForgetbenchError as e:
+        if getattr(e, "field", None) is None:
+            raise
+        line = yaml_line(path, e.field)
+        raise ForgetbenchError(f"config file {str(path)!r}:{f' line {line}:' if line else ''} {e}") from None
