@@ -136,3 +136,16 @@ def get_method(name: str) -> Method:
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ForgetbenchError(f"unknown method {name!r}{hint}; known: {', '.join(known)}")
     return known[name]
+
+
+def methods_table() -> str:
+    """A markdown table of the registered methods: name, data source, objective, teacher, defaults
+    (the section's fields at their defaults), paired by objective."""
+    order = {o: i for i, o in enumerate(OBJECTIVES)}
+    rows = sorted(registered_methods().values(), key=lambda m: (order[m.objective], m.data_source, m.name))
+    lines = ["| method | data source | objective | teacher | defaults |", "|---|---|---|---|---|"]
+    for m in rows:
+        defaults = ", ".join(f"{k}={v!r}" for k, v in dataclasses.asdict(m.params()).items() if v != {})
+        lines.append(f"| `{m.name}` | {m.data_source.replace('_', '-')} | {m.objective.replace('_', ' ')} | "
+                     f"{'yes' if m.teacher else ''} | {defaults} |")
+    return "\n".join(lines)
