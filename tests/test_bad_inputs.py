@@ -69,6 +69,8 @@ CASES = {  # id: (argv builder taking a temporary directory, pattern the one err
     "unknown_field_yaml": (lambda d: ["--config", write(d / "c.yaml", "experiment: x\nsft:\n  learnin_rate: 1\n")],
                            r"c\.yaml': line 3: unknown config field 'sft\.learnin_rate' "
                            r"\(did you mean sft\.learning_rate\?\)"),
+    "unknown_recsys_field_yaml": (lambda d: ["--config", write(d / "c.yaml", "domain: recsys\nrecsys:\n  dimm: 4\n")],
+                                  r"c\.yaml': line 3: unknown config field 'recsys\.dimm' \(did you mean recsys\.dim\?\)"),
     "unknown_field_cli": (lambda d: SMOKE + ["--max_stepz", "3"],
                           r"unknown config field 'max_stepz' \(did you mean --max_steps\?\)"),
     "wrong_type_yaml": (lambda d: ["--config", write(d / "c.yaml", "experiment: x\nmax_steps: '12'\n")],

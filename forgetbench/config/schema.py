@@ -188,7 +188,8 @@ def load_config(argv: list[str]) -> Config:
             node = node[part]
         node[parts[-1]] = value
     cfg = build_dataclass(cls, data, cli_fields=set(overrides))
-    validate(cfg)
+    with yaml_located(path, cli_fields=set(overrides)):
+        validate(cfg)
     return cfg
 
 
@@ -232,6 +233,7 @@ def validate(cfg: Config) -> None:
         if r not in ("wandb", "none"):
             fail(f"report_to: unknown tracker {r!r}; known: wandb, none")
     _validate_lm_eval(cfg, fail)
+    _validate_domain_sections(cfg)
     from forgetbench.config.task_options import prune_task_options
 
     prune_task_options(cfg, fail)
@@ -253,6 +255,18 @@ def _validate_methods(cfg, fail) -> None:
         params.check(fail)
         if method.teacher and not params.teacher:
             fail(f"{name}.teacher is empty: give 'expert' or a model path")
+
+
+def _validate_domain_sections(cfg) -> None:
+    """``recsys`` and ``base_recipe``, typed by their domain's own dataclass, parsed here as well (with
+    the same parser: field names, suggestions, lines), the domain's module imported by name: the
+    config layer never imports a domain. Their values stay as given (the fingerprint reads them)."""
+    import importlib
+
+    if cfg.domain == "recsys":
+        importlib.import_module("recsys_sim.config").RecsysConfig.from_dict(cfg.recsys)
+    if cfg.base_recipe:
+        importlib.import_module("forgetbench.llm.base_model.recipes").BaseRecipe().with_overrides(cfg.base_recipe)
 
 
 def _validate_lm_eval(cfg: Config, fail) -> None:
