@@ -25,9 +25,9 @@ PLUGIN = textwrap.dedent('''
         #: Every ``stride``-th training row only (a method of one's own needs a knob of its own).
         stride: int = 1
 
-        def check(self, fail):
+        def check(self, section, fail):
             if self.stride < 1:
-                fail(f"target_sft.stride must be >= 1, got {self.stride}")
+                fail(f"{section}.stride must be >= 1, got {self.stride}")
 
 
     def train(stage):

@@ -252,7 +252,7 @@ def _validate_methods(cfg, fail) -> None:
         params = getattr(cfg, name, None)
         if params is None:
             continue
-        params.check(fail)
+        params.check(name, fail)
         if method.teacher and not params.teacher:
             fail(f"{name}.teacher is empty: give 'expert' or a model path")
 

@@ -35,8 +35,8 @@ class MethodParams:
     #: forgetbench sets — budgets, sampling, precision — are refused).
     trl_args: dict[str, Any] = field(default_factory=dict)
 
-    def check(self, fail: Callable[[str], None]) -> None:
-        """Range checks of the section (``fail(msg)`` raises); the name of the section is ``self.section``."""
+    def check(self, section: str, fail: Callable[[str], None]) -> None:
+        """Range checks of the section named ``section`` (``fail(msg)`` raises)."""
 
 
 def added_trl_args():

@@ -20,18 +20,26 @@ from forgetbench.plugins.methods import MethodParams, register_method
 
 
 @dataclass
-class DPOParams(MethodParams):
+class PreferenceParams(MethodParams):
+    """The fields of a DPO-loss method (``dpo``, ``online_dpo``): ``beta`` and TRL's ``loss_type``."""
     learning_rate: float = 1e-4
     beta: float = 0.1
     loss_type: str = "sigmoid"
+
+    def check(self, section, fail) -> None:
+        if self.beta < 0:
+            fail(f"{section}.beta must be >= 0, got {self.beta}")
+
+
+@dataclass
+class DPOParams(PreferenceParams):
     #: Samples of the stage-start model per prompt, searched for an incorrect one (the rejected answer).
     samples_per_prompt: int = 4
 
-    def check(self, fail) -> None:
-        if self.beta < 0:
-            fail(f"dpo.beta must be >= 0, got {self.beta}")
+    def check(self, section, fail) -> None:
+        super().check(section, fail)
         if self.samples_per_prompt < 1:
-            fail(f"dpo.samples_per_prompt must be >= 1, got {self.samples_per_prompt}")
+            fail(f"{section}.samples_per_prompt must be >= 1, got {self.samples_per_prompt}")
 
 
 def preference_pairs(model, tokenizer, task, rows: list[dict], k: int, seed: int) -> list[dict]:

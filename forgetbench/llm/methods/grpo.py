@@ -18,21 +18,30 @@ from forgetbench.plugins.methods import MethodParams, register_method
 
 
 @dataclass
-class GRPOParams(MethodParams):
+class GroupParams(MethodParams):
+    """The fields of a group-sampling RL method (``grpo``, ``rloo``): ``num_generations`` completions
+    per prompt at ``temperature``, KL coefficient ``beta`` to the stage-start model, vLLM generation."""
     learning_rate: float = 1e-4
+    #: KL coefficient to the stage-start model (TRL's default for rloo is 0.05; 0 as in RL's Razor).
     beta: float = 0.0
     num_generations: int = 8
     temperature: float = 1.0
-    loss_type: str = "dapo"
-    scale_rewards: str = "group"
     use_vllm: bool = False
     vllm_mode: str = "colocate"
+    #: Why a group needs two completions at least (for the message).
+    _group_use = "group-relative advantages"
 
-    def check(self, fail) -> None:
+    def check(self, section, fail) -> None:
         if self.num_generations < 2:
-            fail(f"grpo.num_generations must be >= 2 (group-relative advantages), got {self.num_generations}")
+            fail(f"{section}.num_generations must be >= 2 ({self._group_use}), got {self.num_generations}")
         if self.beta < 0:
-            fail(f"grpo.beta must be >= 0, got {self.beta}")
+            fail(f"{section}.beta must be >= 0, got {self.beta}")
+
+
+@dataclass
+class GRPOParams(GroupParams):
+    loss_type: str = "dapo"
+    scale_rewards: str = "group"
 
 
 def trl_args(params: GRPOParams) -> dict:

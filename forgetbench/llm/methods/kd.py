@@ -25,9 +25,9 @@ class KDParams(MethodParams):
     samples_per_prompt: int = 1
     temperature: float = 1.0
 
-    def check(self, fail) -> None:
+    def check(self, section, fail) -> None:
         if self.samples_per_prompt < 1:
-            fail(f"kd.samples_per_prompt must be >= 1, got {self.samples_per_prompt}")
+            fail(f"{section}.samples_per_prompt must be >= 1, got {self.samples_per_prompt}")
 
 
 def teacher_rows(teacher, tokenizer, rows: list[dict], max_new_tokens: int, k: int, temperature: float,

@@ -11,19 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forgetbench.plugins.methods import MethodParams, register_method
+from forgetbench.llm.methods.dpo import PreferenceParams
+from forgetbench.plugins.methods import register_method
 
 
 @dataclass
-class OnlineDPOParams(MethodParams):
-    learning_rate: float = 1e-4
-    beta: float = 0.1
-    loss_type: str = "sigmoid"
+class OnlineDPOParams(PreferenceParams):
     temperature: float = 1.0
-
-    def check(self, fail) -> None:
-        if self.beta < 0:
-            fail(f"online_dpo.beta must be >= 0, got {self.beta}")
 
 
 class RecordedReward:

@@ -23,9 +23,9 @@ class OPDParams(MethodParams):
     beta: float = 1.0
     temperature: float = 1.0
 
-    def check(self, fail) -> None:
+    def check(self, section, fail) -> None:
         if not 0.0 <= self.beta <= 1.0:
-            fail(f"opd.beta must be in [0, 1] (0 = forward KL, 1 = reverse KL), got {self.beta}")
+            fail(f"{section}.beta must be in [0, 1] (0 = forward KL, 1 = reverse KL), got {self.beta}")
 
 
 def build_opd_trainer(model, tokenizer, teacher, task, rows, params: OPDParams, *, steps: int, prompts_per_step: int,

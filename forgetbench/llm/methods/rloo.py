@@ -11,25 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forgetbench.plugins.methods import MethodParams, register_method
+from forgetbench.llm.methods.grpo import GroupParams
+from forgetbench.plugins.methods import register_method
 
 
 @dataclass
-class RLOOParams(MethodParams):
-    learning_rate: float = 1e-4
-    #: KL coefficient to the stage-start model (TRL's default is 0.05; 0 as for grpo, RL's Razor).
-    beta: float = 0.0
-    num_generations: int = 8
-    temperature: float = 1.0
+class RLOOParams(GroupParams):
     normalize_advantages: bool = False
-    use_vllm: bool = False
-    vllm_mode: str = "colocate"
-
-    def check(self, fail) -> None:
-        if self.num_generations < 2:
-            fail(f"rloo.num_generations must be >= 2 (leave-one-out baselines), got {self.num_generations}")
-        if self.beta < 0:
-            fail(f"rloo.beta must be >= 0, got {self.beta}")
+    _group_use = "leave-one-out baselines"
 
 
 def build_rloo_trainer(model, tokenizer, task, rows, params: RLOOParams, **kwargs):

@@ -33,11 +33,11 @@ class SDFTParams(MethodParams):
     distillation_topk: int = 100
     temperature: float = 1.0
 
-    def check(self, fail) -> None:
+    def check(self, section, fail) -> None:
         if self.num_generations < 1:
-            fail(f"sdft.num_generations must be >= 1, got {self.num_generations}")
+            fail(f"{section}.num_generations must be >= 1, got {self.num_generations}")
         if self.teacher_model_kind not in ("base", "live", "ema"):
-            fail(f"sdft.teacher_model_kind must be base, live or ema, got {self.teacher_model_kind!r}")
+            fail(f"{section}.teacher_model_kind must be base, live or ema, got {self.teacher_model_kind!r}")
 
 
 def build_sdft_trainer(model, tokenizer, task, rows, params: SDFTParams, *, steps: int, prompts_per_step: int,

@@ -17,9 +17,9 @@ class SFTParams(MethodParams):
     on_policy_fraction: float = 0.0
     samples_per_prompt: int = 4
 
-    def check(self, fail) -> None:
+    def check(self, section, fail) -> None:
         if not 0.0 <= self.on_policy_fraction <= 1.0:
-            fail(f"sft.on_policy_fraction must be in [0, 1], got {self.on_policy_fraction}")
+            fail(f"{section}.on_policy_fraction must be in [0, 1], got {self.on_policy_fraction}")
 
 
 def train_sft(model, tokenizer, rows, *, steps: int, batch_size: int, learning_rate: float,
