@@ -95,3 +95,18 @@ def test_added_fields_count_once_changed():
     kd = {**cfg, "kd": {**cfg["kd"], "learning_rate": 1e-4}}
     assert fingerprint(kd) == fingerprint({**kd, "kd": {k: v for k, v in kd["kd"].items() if k != "trl_args"}})
     assert fingerprint(kd) != fingerprint(cfg)
+
+
+def test_a_duplicate_name_or_a_config_fields_name_is_refused(monkeypatch):
+    from forgetbench.llm.methods.sft import SFTParams
+    from forgetbench.plugins import methods
+
+    monkeypatch.setattr(methods, "_REGISTRY", dict(registered_methods()))
+    with pytest.raises(ForgetbenchError, match=r"duplicate method name 'sft': defined in .*sft\.py and in "
+                                               r".*test_methods\.py"):
+        methods.register_method("sft", SFTParams, lambda s: [], data_source="off_policy", objective="likelihood")
+    with pytest.raises(ForgetbenchError, match=r"objective one of .*, got 'off_policy', 'supervised'"):
+        methods.register_method("x", SFTParams, lambda s: [], data_source="off_policy", objective="supervised")
+    methods.register_method("eval", SFTParams, lambda s: [], data_source="off_policy", objective="likelihood")
+    with pytest.raises(ForgetbenchError, match=r"method 'eval' \(.*test_methods\.py\): the name is a config field"):
+        config_class()

@@ -147,6 +147,10 @@ def config_class(include_path: list[str] | tuple[str, ...] = ()) -> type:
     methods = discover_methods(include_path) if include_path else registered_methods()
     key = tuple((m.name, m.params) for m in methods.values())
     if key not in _CLASSES:
+        core = {f.name for f in dataclasses.fields(CoreConfig)}
+        for m in methods.values():
+            if m.name in core:
+                raise ForgetbenchError(f"method {m.name!r} ({m.source}): the name is a config field; choose another")
         cls = dataclasses.make_dataclass("Config", [(m.name, m.params, field(default_factory=m.params, metadata=(
             ADDED if m.added else {}))) for m in methods.values()], bases=(CoreConfig,))
         cls.__module__ = __name__
