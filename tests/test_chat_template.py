@@ -58,12 +58,12 @@ def test_switch_values(micro_base_path):
 
 
 def test_learner_feeds_templated_prompts_and_scores_raw_ones(chat_base, monkeypatch):
-    import forgetbench.llm.learner as learner_mod
+    import forgetbench.llm.methods.sft as sft
     from forgetbench.llm.learner import LLMLearner, run_header
 
     seen = []
-    real = learner_mod.train_sft
-    monkeypatch.setattr(learner_mod, "train_sft", lambda model, tok, rows, **kw: seen.append(rows[0]) or real(model, tok, rows, **kw))
+    real = sft.train_sft
+    monkeypatch.setattr(sft, "train_sft", lambda model, tok, rows, **kw: seen.append(rows[0]) or real(model, tok, rows, **kw))
 
     cfg = load_config(["--config", "configs/smoke.yaml", "--model_name_or_path", str(chat_base),
                        "--methods", "sft", "--max_steps", "2"])
