@@ -178,7 +178,7 @@ def _from_yaml(path: str | Path, cls: type):
         return build_dataclass(cls, load_yaml(path))
 
 
-def load_config(argv: list[str]) -> Config:
+def load_config(argv: list[str]) -> CoreConfig:
     """Resolve the config from the CLI (``--config FILE`` plus overrides) and validate it."""
     path, overrides = parse_cli(argv)
     cls = config_class(_include_path(load_yaml(path) if path else {}, overrides))
@@ -197,14 +197,14 @@ def load_config(argv: list[str]) -> Config:
     return cfg
 
 
-def config_from_dict(data: dict) -> Config:
+def config_from_dict(data: dict) -> CoreConfig:
     """A validated Config from a ``Config.to_dict()``-shaped mapping (e.g. one sweep point)."""
     cfg = build_dataclass(config_class(_include_path(data, {})), data)
     validate(cfg)
     return cfg
 
 
-def validate(cfg: Config) -> None:
+def validate(cfg: CoreConfig) -> None:
     def fail(msg):
         raise ForgetbenchError(f"config: {msg}")
     if cfg.domain not in ("llm", "recsys"):
@@ -273,7 +273,7 @@ def _validate_domain_sections(cfg) -> None:
         importlib.import_module("forgetbench.llm.base_model.recipes").BaseRecipe().with_overrides(cfg.base_recipe)
 
 
-def _validate_lm_eval(cfg: Config, fail) -> None:
+def _validate_lm_eval(cfg: CoreConfig, fail) -> None:
     p = cfg.eval.lm_eval
     if p.tasks and cfg.domain != "llm":
         fail("eval.lm_eval.tasks needs domain: llm")

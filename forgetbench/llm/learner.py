@@ -8,10 +8,8 @@ Prompts reach the model through ``chat.PromptFormat`` (the chat template for ins
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
-import torch
 from accelerate import PartialState
 from safetensors.torch import load_file
 from transformers import set_seed
