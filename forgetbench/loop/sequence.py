@@ -6,8 +6,6 @@ rerunning continues after the last such stage. Only the main process writes.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 import time
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Callable
 import torch
 from accelerate import PartialState
 
+from forgetbench.config.fingerprint import fingerprint
 from forgetbench.errors import ForgetbenchError
 from forgetbench.loop.learner import Learner
 from forgetbench.measures.continual import continual_metrics
@@ -23,44 +22,8 @@ from forgetbench.measures.per_example import example_events
 from forgetbench.loop.stage_measurer import open_measurer
 from forgetbench.loop.store import atomic_write_json, read_json
 
-#: Config fields that do not change what a run computes (a rerun may differ in these).
-NON_SEMANTIC = ("overwrite", "report_to", "list_tasks", "debug", "max_stages", "output_dir", "seeds",
-                "methods", "wandb_project", "keep_checkpoints", "include_path", "eval_only", "sweep",
-                "overlap_measurement", "verbose", "launcher", "ray", "only_run", "saturation")
 #: Written into each stage checkpoint: the stage's training stats, for a resume that only measures it.
 TRAIN_STATS = "train_stats.json"
-
-
-def _added_defaults() -> dict[tuple[str, ...], dict]:
-    """Config sections added after runs were stored (the on-policy spectrum's methods, eval.lm_eval),
-    by path: left out of the fingerprint while at their defaults, so that adding them does not orphan
-    finished runs."""
-    import dataclasses
-
-    from forgetbench.config import methods as cm
-    from forgetbench.config.schema import LMEvalParams
-
-    out = {(name,): dataclasses.asdict(cls()) for name, cls in (
-        ("rloo", cm.RLOOParams), ("dpo", cm.DPOParams), ("online_dpo", cm.OnlineDPOParams), ("kd", cm.KDParams),
-        ("opd", cm.OPDParams), ("expert", cm.ExpertParams), ("sdft", cm.SDFTParams))}
-    out[("eval", "lm_eval")] = dataclasses.asdict(LMEvalParams())
-    return out
-
-
-def fingerprint(config: dict) -> str:
-    kept = {k: v for k, v in config.items() if k not in NON_SEMANTIC}
-    for path, default in _added_defaults().items():
-        *parents, leaf = path
-        node = kept
-        for key in parents:
-            node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, dict) and node.get(leaf) == default:
-            parent = kept
-            for key in parents:          # copy the path down to the leaf: ``config`` stays as it is
-                parent[key] = dict(parent[key])
-                parent = parent[key]
-            del parent[leaf]
-    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def stage_names(tasks: list[str]) -> list[str]:

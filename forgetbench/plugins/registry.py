@@ -1,7 +1,8 @@
 """Task registry and plug-in discovery.
 
 Tasks register themselves with ``@register_task``. Discovery imports, in order: the built-ins in
-``tasks/``, every ``.py`` file of each ``include_path`` directory, and the entry-point group
+``tasks/``, every ``.py`` file of each ``include_path`` directory (``import_plugins``; a file may
+also register methods, ``forgetbench.plugins.methods``), and the entry-point group
 ``forgetbench.tasks``. The core never imports a task by name.
 """
 from __future__ import annotations
@@ -57,7 +58,17 @@ def _import_file(path: Path) -> None:
         raise
     except Exception as e:
         del sys.modules[mod_name]
-        raise ForgetbenchError(f"task plug-in {path} failed to import: {type(e).__name__}: {e}") from e
+        raise ForgetbenchError(f"plug-in {path} failed to import: {type(e).__name__}: {e}") from e
+
+
+def import_plugins(include_path: list[str] | tuple[str, ...]) -> None:
+    """Import every ``.py`` file of each ``include_path`` directory (each file once per process)."""
+    for directory in include_path:
+        d = Path(directory)
+        if not d.is_dir():
+            raise ForgetbenchError(f"include_path {directory!r} is not a directory")
+        for path in sorted(d.glob("*.py")):
+            _import_file(path)
 
 
 def discover(include_path: list[str] | tuple[str, ...] = ()) -> dict[str, type[Task]]:
@@ -66,12 +77,7 @@ def discover(include_path: list[str] | tuple[str, ...] = ()) -> dict[str, type[T
 
     for info in pkgutil.iter_modules(builtin.__path__):
         importlib.import_module(f"tasks.{info.name}")
-    for directory in include_path:
-        d = Path(directory)
-        if not d.is_dir():
-            raise ForgetbenchError(f"include_path {directory!r} is not a directory")
-        for path in sorted(d.glob("*.py")):
-            _import_file(path)
+    import_plugins(include_path)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             obj = ep.load()
