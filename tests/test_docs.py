@@ -41,3 +41,11 @@ def test_mkdocs_build_strict(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
     assert (tmp_path / "site" / "index.html").is_file()
+
+
+def test_methods_page_holds_the_registrys_table():
+    from forgetbench.plugins.methods import methods_table
+
+    page = (ROOT / "docs" / "methods.md").read_text(encoding="utf-8")
+    block = page.split("<!-- methods-table -->")[1].split("<!-- /methods-table -->")[0]
+    assert block.strip() == methods_table().strip(), "docs/methods.md: regenerate the methods table from the registry"
