@@ -1,6 +1,7 @@
 """The ``forgetbench`` command.
 
-    forgetbench run --config configs/smoke.yaml [--field value ...]   # = python forgetbench/run.py
+    forgetbench run --config smoke [--field value ...]                # = python forgetbench/run.py
+    forgetbench configs                                               # the shipped experiments
     forgetbench report DIR [DIR ...] [--out OUT]                      # one report over several dirs
     forgetbench tasks [--include_path DIR ...]                        # the registered tasks
     forgetbench show RUN_DIR                                          # one run in the terminal
@@ -17,7 +18,8 @@ from pathlib import Path
 COMMANDS = {"run": "train and measure the runs of a config (same flags as forgetbench/run.py)",
             "report": "write one report.md over the results.json files of one or more directories",
             "tasks": "list the registered tasks (built-in and plug-ins)",
-            "show": "print one run's accuracy matrix and stage lines"}
+            "show": "print one run's accuracy matrix and stage lines",
+            "configs": "list the shipped experiments (--config NAME runs one)"}
 
 
 def _tasks(argv: list[str]) -> int:
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         width = max(map(len, COMMANDS))
-        print("usage: forgetbench {run,report,tasks,show} ...\n\n" + __doc__.split("\n\n")[0] + "\n\ncommands:\n"
+        print("usage: forgetbench {run,report,tasks,show,configs} ...\n\n" + __doc__.split("\n\n")[0] + "\n\ncommands:\n"
               + "\n".join(f"  {c:<{width}}  {h}" for c, h in COMMANDS.items()))
         if argv and argv[0] not in ("-h", "--help"):
             print(f"forgetbench: error: unknown command {argv[0]!r}", file=sys.stderr)
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         from forgetbench.run import main as run_main
 
         if rest in (["-h"], ["--help"]):
-            print("usage: forgetbench run [--config FILE] [--FIELD VALUE ...] [--verbose] [--debug]\n\n"
+            print("usage: forgetbench run [--config FILE|NAME] [--FIELD VALUE ...] [--verbose] [--debug]\n\n"
                   + COMMANDS["run"] + ".\nEvery config field is a flag (nested ones with a dot: "
                   "--grpo.learning_rate 5e-5); --list_tasks lists tasks. See README.")
             return 0
@@ -92,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         from forgetbench.report import main as report_main
 
         return report_main(rest, prog="forgetbench report")
+    if command == "configs":
+        from forgetbench.config.named import describe_configs
+
+        print("\n".join(describe_configs()))
+        return 0
     return _tasks(rest) if command == "tasks" else _show(rest)
 
 

@@ -1,7 +1,10 @@
-"""Entry point: ``accelerate launch forgetbench/run.py --config configs/default.yaml [--field value ...]``.
+"""Entry point: ``accelerate launch forgetbench/run.py --config configs/default.yaml [--field value ...]``
+in a checkout, ``accelerate launch -m forgetbench.run --config default`` or ``forgetbench run`` anywhere.
 
-Parses the config, discovers tasks, runs every (method, seed) sequence, writes the report.
-Bad input exits with code 2 and one line naming the culprit (``--debug`` shows the traceback).
+``--config`` takes a YAML path or a shipped experiment's name (``forgetbench configs`` lists them);
+without it the run is exactly ``default``. Parses the config, discovers tasks, runs every (method,
+seed) sequence, writes the report. Bad input exits with code 2 and one line naming the culprit
+(``--debug`` shows the traceback).
 """
 from __future__ import annotations
 
@@ -17,7 +20,22 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 if __name__ == "__main__" and os.path.dirname(os.path.abspath(__file__)) in map(os.path.abspath, sys.path):
     sys.path[:] = [p for p in sys.path if os.path.abspath(p) != os.path.dirname(os.path.abspath(__file__))]
 
-DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs", "default.yaml")
+
+
+def with_config_file(argv: list[str]) -> list[str]:
+    """``argv`` with its ``--config`` value resolved to a file (a path or a shipped name); the shipped
+    ``default`` when there is none."""
+    from forgetbench.config.named import DEFAULT, resolve_config
+
+    argv = list(argv)
+    for i, a in enumerate(argv):
+        if a == "--config" and i + 1 < len(argv):
+            argv[i + 1] = str(resolve_config(argv[i + 1]))
+            return argv
+        if a.startswith("--config="):
+            argv[i] = "--config=" + str(resolve_config(a.partition("=")[2]))
+            return argv
+    return ["--config", str(resolve_config(DEFAULT))] + argv
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,9 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from forgetbench.launch.experiment import run_experiment
 
-        if "--config" not in argv and os.path.exists(DEFAULT_CONFIG):
-            argv = ["--config", os.path.normpath(DEFAULT_CONFIG)] + argv
-        return run_experiment(argv)
+        return run_experiment(with_config_file(argv))
     except ForgetbenchError as e:
         if debug:
             raise

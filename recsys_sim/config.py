@@ -1,17 +1,16 @@
 """Every knob of the recommender simulator, with defaults sized for a 2-core CPU.
 
-``RecsysConfig.from_dict(d)`` builds it from the ``recsys:`` section of a suite config and raises
-``ForgetbenchError`` naming the first bad field (unknown name, wrong type, out-of-range value).
+``RecsysConfig.from_dict(d)`` builds it from the ``recsys:`` section of a suite config through the
+suite's parser (``forgetbench.config.parse``) and raises ``ForgetbenchError`` naming the first bad
+field as ``recsys.<field>`` (unknown name with a did-you-mean, wrong type, out-of-range value); the
+suite's ``load_config`` checks the section this way, so a YAML error names its line.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import yaml
-
-from forgetbench.errors import ForgetbenchError
+from forgetbench.config.parse import build_dataclass, field_error
 
 METHODS = ("ctr", "next_item", "ips", "onpolicy", "self_sup", "onpolicy_pg", "onpolicy_pos")
 SEGMENTS = ("cohort_a", "cohort_b", "cohort_c", "cohort_a_rotated", "cohort_b_rotated", "cohort_c_rotated")
@@ -57,7 +56,7 @@ class RecsysConfig:
     interactions_per_stage: int = 20480   # interaction = one user shown one slate
     epochs_per_round: int = 1
     batch_size: int = 512            # interactions per gradient step
-    learning_rates: dict = field(default_factory=_default_lr)
+    learning_rates: dict[str, float] = field(default_factory=_default_lr)
     # --- learner knobs ------------------------------------------------------------------------
     group_size: int = 8              # onpolicy G: slates per user (count as G interactions)
     onpolicy_reward: str = "sampled"  # "sampled" (one click draw) | "exact" (slate CTR)
@@ -81,7 +80,7 @@ class RecsysConfig:
     max_pair_users: int = 500        # homogenisation: users used for the pairwise Jaccard
     num_threads: int = 1             # torch intra-op threads set by the learner (process-wide);
                                      # 0 = leave torch's setting. Small tensors: 1 is fastest.
-    stages: list = field(default_factory=lambda: ["cohort_a", "cohort_b", "cohort_c"])
+    stages: list[str] = field(default_factory=lambda: ["cohort_a", "cohort_b", "cohort_c"])
 
     @property
     def n_items(self) -> int:
@@ -92,23 +91,19 @@ class RecsysConfig:
         return self.n_categories - self.new_categories
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> "RecsysConfig":
+    def from_dict(cls, d: Mapping[str, Any] | None, prefix: str = "recsys.") -> "RecsysConfig":
+        """Typed and validated; a string for a non-string field (a CLI override such as
+        ``--recsys.kl_coef 0.1``) is converted as the CLI's values are."""
         d = dict(d or {})
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs: dict[str, Any] = {}
-        for key, value in d.items():
-            if key not in fields:
-                raise ForgetbenchError(f"recsys config: unknown field {key!r} (known: {', '.join(fields)})")
-            kwargs[key] = _coerce(key, value, fields[key].default, fields[key].default_factory)
-        cfg = cls(**kwargs)
+        cfg = build_dataclass(cls, d, prefix, {prefix + k for k, v in d.items() if isinstance(v, str)})
         if "learning_rates" in d:
             cfg.learning_rates = {**_default_lr(), **cfg.learning_rates}
-        cfg.validate()
+        cfg.validate(prefix)
         return cfg
 
-    def validate(self) -> None:
+    def validate(self, prefix: str = "recsys.") -> None:
         def bad(name: str, why: str) -> None:
-            raise ForgetbenchError(f"recsys config: field {name!r} {why} (got {getattr(self, name)!r})")
+            raise field_error(prefix + name, f"config field '{prefix}{name}' {why} (got {getattr(self, name)!r})")
 
         for name in ("n_categories", "items_per_category", "dim", "users_per_cohort", "slate_size",
                      "rounds_per_stage", "interactions_per_stage", "epochs_per_round", "batch_size",
@@ -152,36 +147,3 @@ class RecsysConfig:
         if self.world == "obd" and self.slate_size != 3:
             bad("slate_size", "must be 3 in the OBD world (its slates have 3 positions)")
 
-
-def _coerce(name: str, value: Any, default: Any, factory: Any) -> Any:
-    """Check ``value`` against the type of the field's default; ints are accepted for floats.
-    A string for a non-string field (a CLI override such as ``--recsys.kl_coef 0.1``) is parsed as
-    YAML first."""
-    ref = factory() if default is dataclasses.MISSING else default
-    if isinstance(value, str) and not isinstance(ref, str):
-        try:
-            value = yaml.safe_load(value)
-        except yaml.YAMLError:
-            pass
-    if isinstance(ref, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(ref, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(ref, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(ref, str):
-        ok = isinstance(value, str)
-    elif isinstance(ref, dict):
-        ok = isinstance(value, Mapping) and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values())
-        value = {str(k): float(v) for k, v in value.items()} if ok else value
-    elif isinstance(ref, list):
-        ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
-        value = list(value) if ok else value
-    else:
-        ok = True
-    if not ok:
-        raise ForgetbenchError(
-            f"recsys config: field {name!r} must be {type(ref).__name__}, got {value!r}")
-    return value

@@ -69,6 +69,8 @@ CASES = {  # id: (argv builder taking a temporary directory, pattern the one err
     "unknown_field_yaml": (lambda d: ["--config", write(d / "c.yaml", "experiment: x\nsft:\n  learnin_rate: 1\n")],
                            r"c\.yaml': line 3: unknown config field 'sft\.learnin_rate' "
                            r"\(did you mean sft\.learning_rate\?\)"),
+    "unknown_recsys_field_yaml": (lambda d: ["--config", write(d / "c.yaml", "domain: recsys\nrecsys:\n  dimm: 4\n")],
+                                  r"c\.yaml': line 3: unknown config field 'recsys\.dimm' \(did you mean recsys\.dim\?\)"),
     "unknown_field_cli": (lambda d: SMOKE + ["--max_stepz", "3"],
                           r"unknown config field 'max_stepz' \(did you mean --max_steps\?\)"),
     "wrong_type_yaml": (lambda d: ["--config", write(d / "c.yaml", "experiment: x\nmax_steps: '12'\n")],
@@ -77,7 +79,7 @@ CASES = {  # id: (argv builder taking a temporary directory, pattern the one err
     "empty_tasks": (lambda d: SMOKE + ["--tasks"], r"config: tasks is empty"),
     "unknown_task": (lambda d: SMOKE + ["--output_dir", str(d / "o"), "--tasks", "sumto"],
                      r"unknown task 'sumto'; did you mean sum_to\?"),
-    "unknown_method": (lambda d: SMOKE + ["--methods", "sfft"], r"unknown method 'sfft' \(did you mean sft\?\)"),
+    "unknown_method": (lambda d: SMOKE + ["--methods", "sfft"], r"unknown method 'sfft' \(did you mean sft\b"),
     "negative_max_steps": (lambda d: SMOKE + ["--max_steps", "-3"], r"max_steps must be a positive integer, got -3"),
     "bad_seeds": (lambda d: SMOKE + ["--seeds", "1", "-1"], r"seeds must be a non-empty list of distinct "
                                                              r"non-negative integers, got \[1, -1\]"),
@@ -92,7 +94,7 @@ CASES = {  # id: (argv builder taking a temporary directory, pattern the one err
     "missing_include_path": (lambda d: SMOKE + ["--include_path", str(d / "nope")],
                              r"include_path '.*nope' is not a directory"),
     "plugin_raises_at_import": (lambda d: plugin(d, file="broken.py", text="raise RuntimeError('boom')\n"),
-                                r"task plug-in .*broken\.py failed to import: RuntimeError: boom"),
+                                r"plug-in .*broken\.py failed to import: RuntimeError: boom"),
     "duplicate_task_names": (lambda d: plugin(d, file="a.py", cls="A") + plugin(d, file="b.py", cls="B"),
                              r"duplicate task name 'bad_task': defined in .*a\.py and in .*b\.py"),
     "make_example_missing_key": (lambda d: plugin(d, example='{"prompt": x, "answer": x}'),

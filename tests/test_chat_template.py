@@ -58,12 +58,12 @@ def test_switch_values(micro_base_path):
 
 
 def test_learner_feeds_templated_prompts_and_scores_raw_ones(chat_base, monkeypatch):
-    import forgetbench.llm.learner as learner_mod
+    import forgetbench.llm.methods.sft as sft
     from forgetbench.llm.learner import LLMLearner, run_header
 
     seen = []
-    real = learner_mod.train_sft
-    monkeypatch.setattr(learner_mod, "train_sft", lambda model, tok, rows, **kw: seen.append(rows[0]) or real(model, tok, rows, **kw))
+    real = sft.train_sft
+    monkeypatch.setattr(sft, "train_sft", lambda model, tok, rows, **kw: seen.append(rows[0]) or real(model, tok, rows, **kw))
 
     cfg = load_config(["--config", "configs/smoke.yaml", "--model_name_or_path", str(chat_base),
                        "--methods", "sft", "--max_steps", "2"])
@@ -81,12 +81,15 @@ def test_learner_feeds_templated_prompts_and_scores_raw_ones(chat_base, monkeypa
 @pytest.mark.parametrize("method", ["rloo", "dpo", "online_dpo", "kd", "opd", "sdft"])
 def test_spectrum_methods_train_on_templated_prompts(chat_base, method, monkeypatch):
     """Each spectrum method gets the chat-formatted rows (``raw_prompt`` kept for the task's score)."""
-    import forgetbench.llm.methods.spectrum as spectrum
+    import dataclasses
+
     from forgetbench.llm.learner import LLMLearner
+    from forgetbench.plugins import methods
 
     seen = []
-    real = spectrum.TRAIN[method]
-    monkeypatch.setitem(spectrum.TRAIN, method, lambda s: seen.append(s.rows[0]) or real(s))
+    real = methods.get_method(method)
+    monkeypatch.setitem(methods._REGISTRY, method,
+                        dataclasses.replace(real, train=lambda s: seen.append(s.rows[0]) or real.train(s)))
     cfg = load_config(["--config", "configs/smoke.yaml", "--model_name_or_path", str(chat_base),
                        "--methods", method, "--max_steps", "1"])
     stats = LLMLearner(cfg, method, 0, str(chat_base)).train_stage("sum_to", 1)

@@ -67,3 +67,36 @@ def test_narrowing_the_default_config_to_one_task_ignores_the_other_options(caps
 def test_misspelt_task_in_task_options_still_fails_with_did_you_mean():
     with pytest.raises(ForgetbenchError, match=r"'evn_between'.*did you mean even_between"):
         load_config(["--config", "configs/smoke.yaml", "--task_options", "{evn_between: {teacher: hard}}"])
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("domain: recsys\nrecsys:\n  world: synthetic\n  slate_sise: 3\n",
+     r"c\.yaml': line 4: unknown config field 'recsys\.slate_sise' \(did you mean recsys\.slate_size\?\)"),
+    ("domain: recsys\nrecsys:\n  kl_coef: -1\n",
+     r"c\.yaml': line 3: config field 'recsys\.kl_coef' must be >= 0 \(got -1\.0\)"),
+    ("domain: recsys\nrecsys: {dim: big}\n", r"c\.yaml': line 2: config field 'recsys\.dim': expected int, got 'big'"),
+    ("base_recipe:\n  stepz: 3\n",
+     r"c\.yaml': line 2: unknown config field 'base_recipe\.stepz' \(did you mean base_recipe\.steps\?\)"),
+    ("base_recipe:\n  new_tasks: [[rotate]]\n",
+     r"c\.yaml': line 2: config field 'base_recipe\.new_tasks': expected 2 values, got \['rotate'\]"),
+])
+def test_domain_sections_go_through_the_same_parser(tmp_path, text, msg):
+    """The recommender's section and the base recipe: line numbers, suggestions, one message."""
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    with pytest.raises(ForgetbenchError, match=msg):
+        load_config(["--config", str(p)])
+
+
+def test_domain_sections_from_the_cli_keep_their_values():
+    cfg = load_config(["--domain", "recsys", "--recsys.kl_coef", "0.1", "--recsys.stages", "cohort_a", "cohort_b"])
+    assert cfg.recsys == {"kl_coef": "0.1", "stages": ["cohort_a", "cohort_b"]}  # as given: the fingerprint reads them
+    from recsys_sim.config import RecsysConfig
+
+    rc = RecsysConfig.from_dict(cfg.recsys)
+    assert rc.kl_coef == 0.1 and rc.stages == ["cohort_a", "cohort_b"]
+    with pytest.raises(ForgetbenchError, match=r"^config field 'recsys\.kl_coef' must be >= 0 \(got -1\.0\)$"):
+        load_config(["--domain", "recsys", "--recsys.kl_coef", "-1"])
+    with pytest.raises(ForgetbenchError, match=r"^unknown config field 'base_recipe\.stepz' \(did you mean "
+                                               r"base_recipe\.steps\?\)$"):
+        load_config(["--base_recipe", "{stepz: 3}"])

@@ -159,7 +159,7 @@ def test_every_method_learns_within_the_smoke_budget(smoke_run, method):
 def test_grpo_reference_is_the_stage_start_model(micro_base_path, tmp_path):
     from datasets import Dataset
 
-    from forgetbench.config.schema import GRPOParams
+    from forgetbench.llm.methods.grpo import GRPOParams
     from forgetbench.llm.methods.grpo import build_grpo_trainer
     from forgetbench.llm.base_model.load import load_model_and_tokenizer
     from forgetbench.plugins.registry import get_task

@@ -8,7 +8,7 @@ import pytest
 
 from forgetbench.errors import ForgetbenchError
 from forgetbench.llm.base_model.files import weights_sha256
-from forgetbench.loop.sequence import fingerprint, prepare_run_dir
+from forgetbench.loop.sequence import prepare_run_dir, run_fingerprint as fingerprint
 from forgetbench.loop.store import atomic_write_json
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 from forgetbench.launch.experiment import run_experiment
-from forgetbench.llm.learner import zero_spread_stats
+from forgetbench.llm.rl_trainer import zero_spread_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ["--config", str(ROOT / "configs" / "smoke.yaml"), "--max_stages", "1", "--tasks", "sum_to"]
@@ -38,9 +38,9 @@ def test_grpo_stage_with_zero_spread_everywhere_is_announced_and_recorded(tmp_pa
 
 
 def test_rft_stage_without_a_correct_sample_is_recorded(tmp_path, capsys, monkeypatch):
-    import forgetbench.llm.learner as learner
+    import forgetbench.llm.own_samples as own_samples
 
-    monkeypatch.setattr(learner, "own_correct_samples", lambda model, tok, task, rows, k, seed: [None] * len(rows))
+    monkeypatch.setattr(own_samples, "own_correct_samples", lambda model, tok, task, rows, k, seed: [None] * len(rows))
     out = tmp_path / "out"
     assert run_experiment(SMOKE + ["--methods", "rft", "--output_dir", str(out), "--overlap_measurement", "false"]) == 0
     stats = json.loads((out / "rft" / "seed0" / "results.json").read_text())["train_stats"][0]

@@ -117,7 +117,7 @@ def test_start_warms_one_worker_per_cpu_slot(ray):
         assert len(refs) == int(cpus / num_cpus)
         assert ray.get(refs) == [None] * len(refs)
         check = ray.remote(imported).options(num_cpus=num_cpus)
-        assert ray.get(check.remote(["forgetbench.launch.experiment", "forgetbench.loop.sequence", module]))
+        assert ray.get(check.remote(["forgetbench.launch.one_run", "forgetbench.loop.sequence", module]))
 
 
 def test_without_ray_one_clear_error(tmp_path, monkeypatch, capsys):

@@ -1,7 +1,7 @@
 import pytest
 
-from forgetbench.report.frontier import decline_at, interpolate, matched_targets, pareto_frontier
-from forgetbench.report.statistics import r_squared_quadratic
+from forgetbench.report.stats.frontier import decline_at, interpolate, matched_targets, pareto_frontier
+from forgetbench.report.stats.fits import r_squared_quadratic
 
 
 def test_frontier_keeps_only_non_dominated_points():

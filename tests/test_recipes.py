@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from forgetbench.config.schema import GRPOParams, load_config
+from forgetbench.config.schema import load_config
+from forgetbench.llm.methods.grpo import GRPOParams
 from forgetbench.errors import ForgetbenchError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,8 @@ def test_accelerate_files_parse(name, kind):
 
 
 def test_grpo_pass_through_checks():
-    from forgetbench.llm.methods.grpo import _check_vllm, trl_args
+    from forgetbench.llm.methods.grpo import trl_args
+    from forgetbench.llm.rl_trainer import check_vllm
 
     assert trl_args(GRPOParams(trl_args={"vllm_gpu_memory_utilization": 0.3, "mask_truncated_completions": True})) \
         == {"vllm_gpu_memory_utilization": 0.3, "mask_truncated_completions": True}
@@ -48,7 +50,7 @@ def test_grpo_pass_through_checks():
     import importlib.util
     if importlib.util.find_spec("vllm") is None:
         with pytest.raises(ForgetbenchError, match="grpo.use_vllm is true but vLLM is not installed"):
-            _check_vllm(GRPOParams(use_vllm=True))
+            check_vllm(GRPOParams(use_vllm=True), "grpo")
 
 
 def test_trl_args_cannot_override_the_budget(micro_base_path):

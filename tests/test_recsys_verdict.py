@@ -13,8 +13,8 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from forgetbench.report import write_report  # noqa: E402
-from forgetbench.report.statistics import mean_ci  # noqa: E402
-from forgetbench.report.verdict import (  # noqa: E402
+from forgetbench.report.stats.statistics import mean_ci  # noqa: E402
+from forgetbench.report.stats.verdict import (  # noqa: E402
     INCONCLUSIVE, REFUTED, SUPPORTED, classify, compare, curve, frontier, matched_values, mean_of,
     overlap_target, paired_differences, value_at, verdict,
 )

@@ -16,7 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from forgetbench.report import main, plot_heatmap, r_squared_quadratic, write_report  # noqa: E402
-from forgetbench.report.statistics import mean_ci, t_quantile  # noqa: E402
+from forgetbench.report.stats.statistics import mean_ci, t_quantile  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = ["copy", "reverse", "a", "b"]          # two prior skills, then the two trained tasks

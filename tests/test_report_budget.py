@@ -11,7 +11,8 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from forgetbench.report import write_report  # noqa: E402
-from forgetbench.report.budget import at_target, min_stage_new  # noqa: E402
+from forgetbench.report.runs.readings import min_stage_new  # noqa: E402
+from forgetbench.report.stats.budget import at_target  # noqa: E402
 from forgetbench.report.runs import Run  # noqa: E402
 
 STAGES = ["cohort_a", "cohort_b"]

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from forgetbench.report.bootstrap import bootstrap, draw, nested_mean
-from forgetbench.report.curve import curves, frontier_curve
+from forgetbench.report.stats.bootstrap import bootstrap, draw, nested_mean
+from forgetbench.report.stats.curve import curves, frontier_curve
 from forgetbench.report.runs import Run
 
 
@@ -115,7 +115,8 @@ def test_curve_band_comes_from_the_bootstrap_and_covers_the_estimate():
 
 
 def test_predictor_statistics_on_hand_computed_ranks():
-    from forgetbench.report.predictors import partial_spearman, ranks, spearman, statistics_of
+    from forgetbench.report.stats.fits import partial_spearman, ranks, spearman
+    from forgetbench.report.stats.predictors import statistics_of
 
     assert list(ranks([3.0, 1.0, 3.0, 2.0])) == [3.5, 1.0, 3.5, 2.0]
     z = [1, 2, 3, 4]
@@ -146,7 +147,7 @@ def test_a_control_group_compares_with_the_family_of_the_reference_method():
 
 
 def test_the_answer_line_names_the_side_the_interval_excludes():
-    from forgetbench.report.headline import curve_lines
+    from forgetbench.report.sections.headline import curve_lines
 
     runs = [_run("sft", b, s, 10, 10 - (s + 1) * (1 + int(b[1])), label="s1") for b in ("b0", "b1") for s in range(3)]
     runs += [_run("grpo", b, s, 10, 10, label="g1") for b in ("b0", "b1") for s in range(3)]

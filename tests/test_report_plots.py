@@ -15,7 +15,7 @@ from forgetbench.report import write_report  # noqa: E402
 def test_a_sweep_of_many_points_is_plotted_one_colour_per_family(tmp_path, monkeypatch):
     """13 sweep points (over MAX_GROUPS = 12): the plots draw two families, not 13 legend entries;
     the tables keep every point."""
-    import forgetbench.report as report
+    import forgetbench.report.render.report as report
 
     for k in range(13):
         method, family = ("sft", "sft_dial") if k < 5 else ("grpo", "grpo")
@@ -37,13 +37,14 @@ def test_a_sweep_of_many_points_is_plotted_one_colour_per_family(tmp_path, monke
 def test_up_to_20_plotted_groups_get_distinct_colours(tmp_path, monkeypatch):
     import matplotlib.colors as mcolors
 
-    import forgetbench.report.plots as plots
+    import forgetbench.report.render.plots as plots
+    from forgetbench.report.render.figure import group_colour
     from forgetbench.report.runs import Run
 
     figs = []
-    monkeypatch.setattr(plots, "_save", lambda fig, path: figs.append(fig) or path)
+    monkeypatch.setattr(plots, "save", lambda fig, path: figs.append(fig) or path)
     groups = {f"g{k}": [Run(tmp_path / f"g{k}", dict(RUNS[("sft", 0)], label=f"g{k}"))] for k in range(13)}
     plots.plot_pareto(groups, tmp_path / "p.png", "t")
     colours = {mcolors.to_hex(c.get_facecolor()[0]) for c in figs[0].axes[0].collections}
     assert len(colours) == 13          # matplotlib's default cycle would repeat after 10
-    assert plots.group_colour(12, 13) == plots.plt.get_cmap("tab20").colors[12] and plots.group_colour(3, 5) == "C3"
+    assert group_colour(12, 13) == plots.plt.get_cmap("tab20").colors[12] and group_colour(3, 5) == "C3"

@@ -8,7 +8,7 @@ import pytest
 
 from forgetbench.report import write_report
 from forgetbench.report.runs import Run
-from forgetbench.report.spectrum import spectrum_rows
+from forgetbench.report.sections.spectrum import spectrum_rows
 
 T975_1 = 12.706204736  # t_{0.975, 1}
 

@@ -103,7 +103,7 @@ def crafted_rows(n=8):
 
 
 def test_rloo_rewards_are_the_tasks_scores(micro_base_path, tmp_path):
-    from forgetbench.config.methods import RLOOParams
+    from forgetbench.llm.methods.rloo import RLOOParams
     from forgetbench.llm.methods.rloo import train_rloo
     from forgetbench.llm.base_model.load import load_model_and_tokenizer
 
@@ -119,7 +119,7 @@ def test_rloo_rewards_are_the_tasks_scores(micro_base_path, tmp_path):
 
 
 def test_online_dpo_ranks_the_models_own_samples_by_the_tasks_score(micro_base_path, tmp_path):
-    from forgetbench.config.methods import OnlineDPOParams
+    from forgetbench.llm.methods.online_dpo import OnlineDPOParams
     from forgetbench.llm.methods.online_dpo import build_online_dpo_trainer
 
     from forgetbench.llm.base_model.load import load_model_and_tokenizer
@@ -142,7 +142,7 @@ def test_online_dpo_ranks_the_models_own_samples_by_the_tasks_score(micro_base_p
 
 def test_dpo_pairs_chosen_correct_rejected_incorrect(monkeypatch):
     import forgetbench.llm.methods.dpo as dpo
-    import forgetbench.llm.methods.own_samples as own_samples
+    import forgetbench.llm.own_samples as own_samples
 
     rows = [{"prompt": f"p{i}", "answer": "", "target": "12"} for i in range(3)]
     samples = ["12", "1x", "55", "77", "ab", "9"]  # row 0: one wrong; row 1: both right; row 2: both wrong
@@ -215,7 +215,7 @@ def test_kd_trains_on_the_teachers_samples(micro_base_path, other_teacher, monke
 
 
 def test_opd_teacher_is_the_named_model_and_samples_come_from_the_student(micro_base_path, other_teacher, tmp_path):
-    from forgetbench.config.methods import OPDParams
+    from forgetbench.llm.methods.opd import OPDParams
     from forgetbench.llm.methods.opd import build_opd_trainer
     from forgetbench.llm.base_model.load import load_model_and_tokenizer
     from forgetbench.plugins.registry import get_task
@@ -243,16 +243,16 @@ def test_opd_teacher_is_the_named_model_and_samples_come_from_the_student(micro_
 
 def test_expert_is_built_once_and_reused(micro_base_path, tmp_path):
     from forgetbench.llm.learner import LLMLearner
-    from forgetbench.llm.methods.spectrum import Stage
-    from forgetbench.llm.methods.teacher import stage_teacher
+    from forgetbench.llm.teacher import stage_teacher
+    from forgetbench.plugins.methods import Stage
 
     cfg = load_config(SMOKE + ["--methods", "kd", "--max_steps", "2"])
     learner = LLMLearner(cfg, "kd", 0, micro_base_path, run_dir=tmp_path)
     task = learner.tasks["sum_to"]
     rows = task.load("train").select(range(16))
     common = dict(steps=2, seed=1, callbacks=[], activation_checkpointing=False)
-    stage = Stage(cfg, 1, task, rows, learner.eval_rows["sum_to"], learner.model, learner.model, learner.tokenizer,
-                  {}, str(tmp_path / "o"), common, learner.teacher_dir)
+    stage = Stage(cfg, "kd", cfg.kd, 1, task, rows, learner.eval_rows["sum_to"], learner.model, learner.model,
+                  learner.start_path, learner.tokenizer, {}, str(tmp_path / "o"), common, learner.teacher_dir)
     first, _, info = stage_teacher(stage, "kd")
     again, _, info2 = stage_teacher(stage, "kd")
     assert (tmp_path / "teachers" / "stage1" / "teacher.json").is_file() and not info["reused"] and info2["reused"]

@@ -7,6 +7,7 @@ import dataclasses
 import difflib
 import types
 import typing
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
@@ -44,12 +45,10 @@ def coerce(value: Any, tp, where: str, from_cli: bool) -> Any:
         if not isinstance(value, list):
             raise field_error(where, f"config field {where!r}: expected a list, got {value!r}")
         return [coerce(v, args[0], where, from_cli) for v in value]
-    if origin is dict or tp is dict:
+    if origin in (dict, tuple) or tp in (dict, tuple):
         if from_cli and isinstance(value, str):
-            value = yaml.safe_load(value)
-        if not isinstance(value, dict):
-            raise field_error(where, f"config field {where!r}: expected a mapping, got {value!r}")
-        return value
+            value, from_cli = yaml.safe_load(value), False
+        return _coerce_container(value, origin or tp, args, where, from_cli)
     if tp is Any:
         return value
     if from_cli and isinstance(value, list):
@@ -80,9 +79,33 @@ def coerce(value: Any, tp, where: str, from_cli: bool) -> Any:
     return value
 
 
+def _coerce_container(value, kind, args, where: str, from_cli: bool):
+    """A mapping (values checked when typed, ``dict[str, float]``) or a tuple (``tuple[T, ...]`` or
+    fixed ``tuple[A, B]``; a YAML list becomes a tuple)."""
+    if kind is dict:
+        if not isinstance(value, dict):
+            raise field_error(where, f"config field {where!r}: expected a mapping, got {value!r}")
+        if not args or args[1] is Any:
+            return value
+        return {k: coerce(v, args[1], f"{where}.{k}", from_cli) for k, v in value.items()}
+    if not isinstance(value, (list, tuple)):
+        raise field_error(where, f"config field {where!r}: expected a list, got {value!r}")
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(coerce(v, args[0], where, from_cli) for v in value)
+    if args and len(value) != len(args):
+        raise field_error(where, f"config field {where!r}: expected {len(args)} values, got {list(value)!r}")
+    return tuple(coerce(v, a, where, from_cli) for v, a in zip(value, args)) if args else tuple(value)
+
+
 def build_dataclass(cls, data: dict, prefix: str = "", cli_fields: frozenset[str] | set[str] = frozenset()):
     """``cls`` from ``data``: sections recursively; a leaf whose dotted name is in ``cli_fields`` is a
     CLI string to convert, every other leaf a typed (YAML) value to check."""
+    return cls(**typed_fields(cls, data, prefix, cli_fields))
+
+
+def typed_fields(cls, data: dict, prefix: str = "", cli_fields: frozenset[str] | set[str] = frozenset()) -> dict:
+    """``data`` checked against the fields of the dataclass ``cls`` (unknown names get a did-you-mean
+    naming ``prefix`` + the field): the keyword arguments of ``cls`` (or of ``dataclasses.replace``)."""
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
@@ -98,7 +121,7 @@ def build_dataclass(cls, data: dict, prefix: str = "", cli_fields: frozenset[str
             kwargs[key] = build_dataclass(tp, value, dotted + ".", cli_fields)
         else:
             kwargs[key] = coerce(value, tp, dotted, from_cli=dotted in cli_fields)
-    return cls(**kwargs)
+    return kwargs
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -146,3 +169,17 @@ def yaml_line(path: str | Path, dotted: str) -> Optional[int]:
             break
         line, node = match[0][0].start_mark.line + 1, match[0][1]
     return line
+
+
+@contextmanager
+def yaml_located(path: str | Path | None, cli_fields=()):
+    """A field error raised inside is re-raised naming the YAML file and the field's line (not one
+    about a field, or a section, given on the command line: ``cli_fields``)."""
+    try:
+        yield
+    except ForgetbenchError as e:
+        where = getattr(e, "field", None)
+        if path is None or where is None or any(where == c or where.startswith(c + ".") for c in cli_fields):
+            raise
+        line = yaml_line(path, where)
+        raise ForgetbenchError(f"config file {str(path)!r}:{f' line {line}:' if line else ''} {e}") from None

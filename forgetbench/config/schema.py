@@ -6,46 +6,20 @@ dot: ``--grpo.learning_rate 5e-5``; a bare ``--overwrite`` means true). Every er
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from forgetbench.config.methods import (SPECTRUM_METHODS, DPOParams, ExpertParams, KDParams, OnlineDPOParams,
-                                        OPDParams, RLOOParams, SDFTParams, validate_spectrum)
-from forgetbench.config.parse import build_dataclass, load_yaml, parse_cli, yaml_line
+from forgetbench.config.marks import ADDED, NON_SEMANTIC
+from forgetbench.config.parse import build_dataclass, load_yaml, parse_cli, yaml_located
 from forgetbench.errors import ForgetbenchError
 
-LLM_METHODS = ("sft", "grpo", "rft") + SPECTRUM_METHODS
 
-
-@dataclass
-class SFTParams:
-    learning_rate: float = 3e-4
-    #: Fraction of prompts whose teacher target is replaced by the model's own correct sample
-    #: (0 = pure SFT on the teacher, 1 = on-policy SFT): the dial between off- and on-policy data.
-    on_policy_fraction: float = 0.0
-    samples_per_prompt: int = 4
-
-
-@dataclass
-class GRPOParams:
-    learning_rate: float = 1e-4
-    beta: float = 0.0
-    num_generations: int = 8
-    temperature: float = 1.0
-    loss_type: str = "dapo"
-    scale_rewards: str = "group"
-    use_vllm: bool = False
-    vllm_mode: str = "colocate"
-    #: Further ``trl.GRPOConfig`` fields passed as they are, e.g. ``{vllm_gpu_memory_utilization: 0.3}``.
-    trl_args: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class RFTParams:
-    learning_rate: float = 3e-4
-    samples_per_prompt: int = 4
+def _quiet(default):
+    """A field that does not change what a run computes (left out of the fingerprint)."""
+    if callable(default):
+        return field(default_factory=default, metadata=NON_SEMANTIC)
+    return field(default=default, metadata=NON_SEMANTIC)
 
 
 @dataclass
@@ -73,7 +47,7 @@ class EvalParams:
     batch_size: int = 256
     #: Samples per new-task eval prompt for answer diversity after each stage (0 = off).
     diversity_samples: int = 0
-    lm_eval: LMEvalParams = field(default_factory=LMEvalParams)
+    lm_eval: LMEvalParams = field(default_factory=LMEvalParams, metadata=ADDED)
 
 
 @dataclass
@@ -81,6 +55,16 @@ class KLParams:
     n_prompts: int = 32
     n_samples: int = 2
     batch_size: int = 64
+
+
+@dataclass
+class SaturationParams:
+    """The stage probe (``llm/stage_probe.py``): every ``every`` optimizer steps the greedy accuracy of
+    the stage's task on its first ``n_prompts`` eval prompts; saturated at ``threshold``. ``every: 0``
+    turns the probe off (no saturation record, no angular step)."""
+    every: int = 4
+    n_prompts: int = 32
+    threshold: float = 0.95
 
 
 @dataclass
@@ -93,7 +77,16 @@ class RayParams:
 
 
 @dataclass
-class Config:
+class ExpertParams:
+    """The ``teacher: expert`` recipe of ``kd`` and ``opd``: SFT of the stage-start model on the task's targets."""
+    learning_rate: float = 3e-4
+    #: Optimizer steps of ``prompts_per_step`` rows (null = ``max_steps``).
+    max_steps: Optional[int] = None
+
+
+@dataclass
+class CoreConfig:
+    """The fields of ``Config`` beside the methods' sections."""
     experiment: str = "default"
     domain: str = "llm"
     model_name_or_path: str = "embedded:tiny"
@@ -110,53 +103,46 @@ class Config:
     prior_tasks: list[str] = field(default_factory=lambda: ["copy", "reverse", "add"])
     #: Options per task name, e.g. ``{sum_to: {teacher: hard}}``.
     task_options: dict[str, dict] = field(default_factory=dict)
-    methods: list[str] = field(default_factory=lambda: ["sft", "grpo", "rft"])
-    seeds: list[int] = field(default_factory=lambda: [0])
+    methods: list[str] = _quiet(lambda: ["sft", "grpo", "rft"])
+    seeds: list[int] = _quiet(lambda: [0])
     #: Optimizer steps per stage; every method sees ``max_steps * prompts_per_step`` prompts per stage.
     max_steps: int = 100
     prompts_per_step: int = 32
-    max_stages: Optional[int] = None
-    output_dir: str = "results/default"
-    include_path: list[str] = field(default_factory=list)
-    report_to: list[str] = field(default_factory=list)
-    wandb_project: str = "forgetbench"
-    overwrite: bool = False
-    list_tasks: bool = False
-    keep_checkpoints: bool = False
+    max_stages: Optional[int] = _quiet(None)
+    output_dir: str = _quiet("results/default")
+    include_path: list[str] = _quiet(list)
+    report_to: list[str] = _quiet(list)
+    wandb_project: str = _quiet("forgetbench")
+    overwrite: bool = _quiet(False)
+    list_tasks: bool = _quiet(False)
+    keep_checkpoints: bool = _quiet(False)
     activation_checkpointing: bool = False
     #: Measure stage k in a forked process while stage k+1 trains: auto, true, false
     #: (``forgetbench.loop.stage_measurer``; auto = one CPU process with one torch thread and a free core).
-    overlap_measurement: Any = "auto"
+    overlap_measurement: Any = _quiet("auto")
     #: torch threads per process (null = as launched; ``accelerate launch`` on a CPU gives 1). The
     #: numbers of a run are bit-reproducible on one machine only at a fixed thread count.
     threads: Optional[int] = None
-    debug: bool = False
+    debug: bool = _quiet(False)
     #: ``local`` runs every (sweep point, seed) run here, one after another; ``ray`` makes each a Ray task.
-    launcher: str = "local"
-    ray: RayParams = field(default_factory=RayParams)
+    launcher: str = _quiet("local")
+    ray: RayParams = _quiet(RayParams)
     #: Run only this run of the config: its directory relative to output_dir, e.g. ``sft/lr=0.0003/seed0``.
-    only_run: Optional[str] = None
+    only_run: Optional[str] = _quiet(None)
     #: Print everything the libraries print (their bars, per-step log dicts, info messages).
-    verbose: bool = False
-    sft: SFTParams = field(default_factory=SFTParams)
-    grpo: GRPOParams = field(default_factory=GRPOParams)
-    rft: RFTParams = field(default_factory=RFTParams)
-    rloo: RLOOParams = field(default_factory=RLOOParams)
-    dpo: DPOParams = field(default_factory=DPOParams)
-    online_dpo: OnlineDPOParams = field(default_factory=OnlineDPOParams)
-    kd: KDParams = field(default_factory=KDParams)
-    opd: OPDParams = field(default_factory=OPDParams)
+    verbose: bool = _quiet(False)
     #: The ``teacher: expert`` recipe of ``kd`` and ``opd``.
-    expert: ExpertParams = field(default_factory=ExpertParams)
-    sdft: SDFTParams = field(default_factory=SDFTParams)
+    expert: ExpertParams = field(default_factory=ExpertParams, metadata=ADDED)
     eval: EvalParams = field(default_factory=EvalParams)
     kl: KLParams = field(default_factory=KLParams)
+    #: The stage probe (saturation trace, angular step): it only observes training.
+    saturation: SaturationParams = _quiet(SaturationParams)
     #: Overrides of the embedded base's recipe (``forgetbench.llm.base_model.recipes.BaseRecipe`` fields).
     base_recipe: dict[str, Any] = field(default_factory=dict)
     #: The recommender's settings (``recsys_sim.config.RecsysConfig`` fields) when ``domain: recsys``.
     recsys: dict[str, Any] = field(default_factory=dict)
     #: Grids over config fields, one run directory per point (see ``forgetbench.config.sweep``).
-    sweep: list[dict] = field(default_factory=list)
+    sweep: list[dict] = _quiet(list)
 
     def stage_tasks(self) -> list[str]:
         return self.tasks[: self.max_stages] if self.max_stages else list(self.tasks)
@@ -165,21 +151,50 @@ class Config:
         return dataclasses.asdict(self)
 
 
-def _from_yaml(path: str | Path) -> Config:
+def config_class(include_path: list[str] | tuple[str, ...] = ()) -> type:
+    """``Config``: the core fields, then one section per registered method (its Params, named after it),
+    the methods of ``include_path`` files included."""
+    from forgetbench.plugins.methods import discover_methods, registered_methods
+
+    methods = discover_methods(include_path) if include_path else registered_methods()
+    key = tuple((m.name, m.params) for m in methods.values())
+    if key not in _CLASSES:
+        core = {f.name for f in dataclasses.fields(CoreConfig)}
+        for m in methods.values():
+            if m.name in core:
+                raise ForgetbenchError(f"method {m.name!r} ({m.source}): the name is a config field; choose another")
+        cls = dataclasses.make_dataclass("Config", [(m.name, m.params, field(default_factory=m.params, metadata=(
+            ADDED if m.added else {}))) for m in methods.values()], bases=(CoreConfig,))
+        cls.__module__ = __name__
+        _CLASSES[key] = cls
+    return _CLASSES[key]
+
+
+_CLASSES: dict[tuple, type] = {}
+
+
+def __getattr__(name: str):
+    if name == "Config":  # built when first asked for: the methods register themselves
+        return config_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _include_path(data: dict, overrides: dict) -> list[str]:
+    value = overrides.get("include_path", data.get("include_path")) or []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _from_yaml(path: str | Path, cls: type):
     """The config of a YAML file; a bad field is reported with its file and line."""
-    try:
-        return build_dataclass(Config, load_yaml(path))
-    except ForgetbenchError as e:
-        if getattr(e, "field", None) is None:
-            raise
-        line = yaml_line(path, e.field)
-        raise ForgetbenchError(f"config file {str(path)!r}:{f' line {line}:' if line else ''} {e}") from None
+    with yaml_located(path):
+        return build_dataclass(cls, load_yaml(path))
 
 
-def load_config(argv: list[str]) -> Config:
+def load_config(argv: list[str]) -> CoreConfig:
     """Resolve the config from the CLI (``--config FILE`` plus overrides) and validate it."""
     path, overrides = parse_cli(argv)
-    cfg = _from_yaml(path) if path else Config()
+    cls = config_class(_include_path(load_yaml(path) if path else {}, overrides))
+    cfg = _from_yaml(path, cls) if path else cls()
     data = cfg.to_dict()
     for dotted, value in overrides.items():
         node, parts = data, dotted.split(".")
@@ -188,19 +203,20 @@ def load_config(argv: list[str]) -> Config:
                 raise ForgetbenchError(f"unknown config field {dotted!r}")
             node = node[part]
         node[parts[-1]] = value
-    cfg = build_dataclass(Config, data, cli_fields=set(overrides))
-    validate(cfg)
+    cfg = build_dataclass(cls, data, cli_fields=set(overrides))
+    with yaml_located(path, cli_fields=set(overrides)):
+        validate(cfg)
     return cfg
 
 
-def config_from_dict(data: dict) -> Config:
+def config_from_dict(data: dict) -> CoreConfig:
     """A validated Config from a ``Config.to_dict()``-shaped mapping (e.g. one sweep point)."""
-    cfg = build_dataclass(Config, data)
+    cfg = build_dataclass(config_class(_include_path(data, {})), data)
     validate(cfg)
     return cfg
 
 
-def validate(cfg: Config) -> None:
+def validate(cfg: CoreConfig) -> None:
     def fail(msg):
         raise ForgetbenchError(f"config: {msg}")
     if cfg.domain not in ("llm", "recsys"):
@@ -210,11 +226,7 @@ def validate(cfg: Config) -> None:
     if not cfg.methods:
         fail("methods is empty (e.g. --methods sft grpo)")
     if cfg.domain == "llm":
-        for m in cfg.methods:
-            if m not in LLM_METHODS:
-                close = difflib.get_close_matches(m, LLM_METHODS, n=1)
-                fail(f"unknown method {m!r}{f' (did you mean {close[0]}?)' if close else ''}; "
-                     f"known: {', '.join(LLM_METHODS)}")
+        _validate_methods(cfg, fail)
     if not cfg.seeds or any(s < 0 for s in cfg.seeds) or len(set(cfg.seeds)) != len(cfg.seeds):
         fail(f"seeds must be a non-empty list of distinct non-negative integers, got {cfg.seeds}")
     for name in ("max_steps", "prompts_per_step"):
@@ -222,13 +234,8 @@ def validate(cfg: Config) -> None:
             fail(f"{name} must be a positive integer, got {getattr(cfg, name)}")
     if cfg.max_stages is not None and cfg.max_stages < 1:
         fail(f"max_stages must be >= 1 or null, got {cfg.max_stages}")
-    if not 0.0 <= cfg.sft.on_policy_fraction <= 1.0:
-        fail(f"sft.on_policy_fraction must be in [0, 1], got {cfg.sft.on_policy_fraction}")
-    if cfg.grpo.num_generations < 2:
-        fail(f"grpo.num_generations must be >= 2 (group-relative advantages), got {cfg.grpo.num_generations}")
-    if cfg.grpo.beta < 0:
-        fail(f"grpo.beta must be >= 0, got {cfg.grpo.beta}")
-    validate_spectrum(cfg, fail)
+    if cfg.expert.max_steps is not None and cfg.expert.max_steps < 1:
+        fail(f"expert.max_steps must be >= 1 or null, got {cfg.expert.max_steps}")
     if cfg.dtype not in ("auto", "float32", "bfloat16", "float16"):
         fail(f"dtype must be auto, float32, bfloat16 or float16, got {cfg.dtype!r}")
     for name in ("chat_template", "overlap_measurement"):
@@ -242,12 +249,43 @@ def validate(cfg: Config) -> None:
         if r not in ("wandb", "none"):
             fail(f"report_to: unknown tracker {r!r}; known: wandb, none")
     _validate_lm_eval(cfg, fail)
+    _validate_domain_sections(cfg)
     from forgetbench.config.task_options import prune_task_options
 
     prune_task_options(cfg, fail)
 
 
-def _validate_lm_eval(cfg: Config, fail) -> None:
+def _validate_methods(cfg, fail) -> None:
+    """Every method named is registered; every method's section passes its own checks."""
+    from forgetbench.plugins.methods import get_method, registered_methods
+
+    for name in cfg.methods:
+        try:
+            get_method(name)
+        except ForgetbenchError as e:
+            fail(str(e))
+    for name, method in registered_methods().items():
+        params = getattr(cfg, name, None)
+        if params is None:
+            continue
+        params.check(name, fail)
+        if method.teacher and not params.teacher:
+            fail(f"{name}.teacher is empty: give 'expert' or a model path")
+
+
+def _validate_domain_sections(cfg) -> None:
+    """``recsys`` and ``base_recipe``, typed by their domain's own dataclass, parsed here as well (with
+    the same parser: field names, suggestions, lines), the domain's module imported by name: the
+    config layer never imports a domain. Their values stay as given (the fingerprint reads them)."""
+    import importlib
+
+    if cfg.domain == "recsys":
+        importlib.import_module("recsys_sim.config").RecsysConfig.from_dict(cfg.recsys)
+    if cfg.base_recipe:
+        importlib.import_module("forgetbench.llm.base_model.recipes").BaseRecipe().with_overrides(cfg.base_recipe)
+
+
+def _validate_lm_eval(cfg: CoreConfig, fail) -> None:
     p = cfg.eval.lm_eval
     if p.tasks and cfg.domain != "llm":
         fail("eval.lm_eval.tasks needs domain: llm")

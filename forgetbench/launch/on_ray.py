@@ -49,7 +49,7 @@ def resolve_threads(cfg) -> None:
 
 def accelerate_command(config_file: Path, name: str, seed: int, num_processes: int) -> list[str]:
     """The command a several-GPU run's task starts (the config file holds the whole resolved config)."""
-    run_py = Path(__file__).resolve().parent / "run.py"
+    run_py = Path(__file__).resolve().parents[1] / "run.py"
     return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
             str(num_processes), str(run_py), "--config", str(config_file), "--launcher", "local",
             "--only_run", name, "--seeds", str(seed)]

@@ -23,11 +23,12 @@ def _llm_factory(cfg: Config):
 
         require_gguf(f"gguf_file {cfg.gguf_file!r}")
     model_path = resolve_model_path(cfg.model_name_or_path, cfg.base_recipe, cfg.gguf_file)
-    from forgetbench.config.methods import TEACHER_METHODS
-    from forgetbench.llm.methods.teacher import check_teacher
+    from forgetbench.llm.teacher import check_teacher
+    from forgetbench.plugins.methods import get_method
 
-    for m in set(cfg.methods) & set(TEACHER_METHODS):  # a missing teacher fails here, before any run starts
-        check_teacher(m, getattr(cfg, m).teacher)
+    for m in cfg.methods:  # a missing teacher fails here, before any run starts
+        if get_method(m).teacher:
+            check_teacher(m, getattr(cfg, m).teacher)
     return (lambda method, seed, callbacks, run_dir=None: LLMLearner(cfg, method, seed, model_path, callbacks,
                                                                       run_dir)), model_path
 
@@ -104,7 +105,7 @@ def run_one(cfg: Config, point, seed: int, out: Path, made=None) -> dict:
         make_learner=lambda: factory(point.method, seed, [tracker.callback()], point.run_dir(out, seed)))
     heatmap = None
     if tracker.enabled:
-        from forgetbench.report.plots import plot_heatmap
+        from forgetbench.report import plot_heatmap
 
         heatmap = plot_heatmap(results, point.run_dir(out, seed) / "heatmap.png")
     tracker.finish(results, heatmap)

@@ -1,5 +1,5 @@
-"""The LLM Learner: trains stages with TRL (sft / grpo / rft, and the on-policy spectrum's rloo / dpo /
-online_dpo / kd / opd / sdft: ``methods.spectrum``), evaluates every task, gives KL.
+"""The LLM Learner: trains stages with the registered method (``forgetbench.plugins.methods``; the
+built-ins are ``forgetbench.llm.methods``, one file each), evaluates every task, gives KL.
 
 Prompts reach the model through ``chat.PromptFormat`` (the chat template for instruct models); with a
 ``peft`` config every stage trains a fresh LoRA adapter that is merged when the stage ends
@@ -8,10 +8,8 @@ Prompts reach the model through ``chat.PromptFormat`` (the chat template for ins
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
-import torch
 from accelerate import PartialState
 from safetensors.torch import load_file
 from transformers import set_seed
@@ -25,13 +23,12 @@ from forgetbench.llm.eval.evaluate import evaluate_tasks
 from forgetbench.llm.eval.generation import seeded
 from forgetbench.llm.guards import NanLossGuard
 from forgetbench.llm.lora import add_lora, lora_config, merge_lora, trainable_count
-from forgetbench.llm.methods.grpo import train_grpo
-from forgetbench.llm.methods.own_samples import mix_targets, own_correct_samples
-from forgetbench.llm.methods.sft import train_sft
-from forgetbench.llm.methods.spectrum import TRAIN as SPECTRUM, Stage, train_spectrum
 from forgetbench.llm.base_model.load import load_model_and_tokenizer
 from forgetbench.llm.sharding import gathered_state, unsharded
+from forgetbench.llm.stage_probe import StageProbe
 from forgetbench.measures.divergence import lm_kl
+from forgetbench.measures.saturation import past_saturation_summary
+from forgetbench.plugins.methods import Stage, get_method
 from forgetbench.plugins.registry import get_task
 
 
@@ -49,16 +46,6 @@ def run_header(cfg: Config, model_path: str) -> dict:
     return {"drift_on": "merged" if cfg.peft else "weights", "peft": dict(cfg.peft) or None,
             "weight_dtype": weights, "compute_dtype": compute_precision(weights),
             "chat_template": uses_chat_template(cfg.chat_template, AutoTokenizer.from_pretrained(model_path))}
-
-
-def zero_spread_stats(log: list[dict]) -> dict:
-    """From GRPO's log history: ``frac_reward_zero_std`` = mean over logged steps of the share of
-    groups whose rewards were all equal (zero advantage, no gradient), its last value, and
-    ``nothing_to_learn`` (every group had zero spread)."""
-    values = [h["frac_reward_zero_std"] for h in log if "frac_reward_zero_std" in h]
-    mean = sum(values) / len(values) if values else None
-    return {"frac_reward_zero_std": mean, "frac_reward_zero_std_last": values[-1] if values else None,
-            "nothing_to_learn": mean == 1.0}
 
 
 class LLMLearner:
@@ -111,59 +98,31 @@ class LLMLearner:
 
             rows = Dataset.from_list(self.fmt.rows(list(rows)))
         where = f"{self.method} seed {self.seed} stage {stage} ({task_name})"
-        callbacks = self.callbacks + [NanLossGuard(where), StageProgress(where)]
+        sat = self.cfg.saturation
+        probe = StageProbe(task, self.eval_rows[task_name], self.tokenizer, every=sat.every, n_prompts=sat.n_prompts,
+                           batch_size=self.cfg.eval.batch_size) if sat.every > 0 else None
+        callbacks = self.callbacks + [NanLossGuard(where), StageProgress(where)] + ([probe] if probe else [])
         common = dict(steps=self.cfg.max_steps, seed=self.seed * 1000 + stage, callbacks=callbacks,
                       activation_checkpointing=self.cfg.activation_checkpointing)
         stats = {"prompts": n}
-        if self.method in ("grpo", "rloo", "dpo"):
-            self.model.config._name_or_path = self.start_path  # a reference model is the stage start
         model = add_lora(self.model, self.cfg.peft) if self.cfg.peft else self.model
         stats["trainable_params"] = trainable_count(model)
         gathered = {}
         common["on_trained"] = lambda trainer: gathered.update(state=gathered_state(trainer))
         with tempfile.TemporaryDirectory() as tmp:
-            if self.method == "grpo":
-                log = train_grpo(model, self.tokenizer, task, rows, self.cfg.grpo,
-                                 prompts_per_step=self.cfg.prompts_per_step, output_dir=tmp, **common)
-            elif self.method in SPECTRUM:
-                log = train_spectrum(self.method, Stage(self.cfg, stage, task, rows, self.eval_rows[task_name], model,
-                                                        self.model, self.tokenizer, stats, tmp, common,
-                                                        self.teacher_dir))
-            else:
-                log = self._train_supervised(model, task, rows, stats, tmp, common)
+            log = get_method(self.method).train(Stage(
+                self.cfg, self.method, getattr(self.cfg, self.method), stage, task, rows, self.eval_rows[task_name],
+                model, self.model, self.start_path, self.tokenizer, stats, tmp, common, self.teacher_dir, where))
         if gathered.get("state") is not None:  # FSDP: the trained module holds shards only
             self.model = unsharded(self.model, gathered["state"])
         elif self.cfg.peft:
             self.model = merge_lora(model)
         stats["final_loss"] = next((h[k] for k in ("loss", "train_loss") for h in reversed(log) if k in h), None)
-        if self.method in ("grpo", "rloo"):
-            stats.update(zero_spread_stats(log))
-            if stats["frac_reward_zero_std"] == 1.0:
-                group = getattr(self.cfg, self.method).num_generations
-                print(f"[forgetbench] {where}: every group of {group} completions had "
-                      f"the same reward (zero spread): the stage had nothing to learn", flush=True)
+        if probe is not None:                 # saturation and the effective step size of this stage
+            stats.update(probe.step_size())
+            stats["saturation"] = past_saturation_summary(probe.trace, probe.log, self.cfg.max_steps, sat.threshold)
         self.model.eval()
         return stats
-
-    def _train_supervised(self, model, task, rows, stats, tmp, common):
-        params = self.cfg.rft if self.method == "rft" else self.cfg.sft
-        fraction = 1.0 if self.method == "rft" else self.cfg.sft.on_policy_fraction
-        listed = list(rows)
-        own = (own_correct_samples(self.model, self.tokenizer, task, listed, params.samples_per_prompt,
-                                   seed=common["seed"]) if fraction > 0 else [None] * len(listed))
-        mixed = mix_targets(listed, own, fraction, seed=common["seed"])
-        if self.method == "rft":
-            mixed = [r for r in mixed if r["own"]]
-        stats.update(own_correct_frac=sum(o is not None for o in own) / len(own) if fraction > 0 else None,
-                     own_target_frac=sum(r["own"] for r in mixed) / max(1, len(mixed)), sft_rows=len(mixed))
-        stats["nothing_to_learn"] = not mixed
-        if not mixed:
-            print(f"[forgetbench] {self.method}: no correct own sample among {len(listed)} prompts x "
-                  f"{params.samples_per_prompt}; the stage trains nothing", flush=True)
-            return []
-        from datasets import Dataset
-        return train_sft(model, self.tokenizer, Dataset.from_list(mixed), batch_size=self.cfg.prompts_per_step,
-                         learning_rate=params.learning_rate, output_dir=tmp, **common)
 
     def parameters(self):
         return dict(self.model.named_parameters())

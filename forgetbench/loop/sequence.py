@@ -16,6 +16,7 @@ from typing import Callable
 import torch
 from accelerate import PartialState
 
+from forgetbench.config.fingerprint import fingerprint
 from forgetbench.errors import ForgetbenchError
 from forgetbench.loop.learner import Learner
 from forgetbench.measures.continual import continual_metrics
@@ -23,59 +24,24 @@ from forgetbench.measures.per_example import example_events
 from forgetbench.loop.stage_measurer import open_measurer
 from forgetbench.loop.store import atomic_write_json, read_json
 
-#: Config fields that do not change what a run computes (a rerun may differ in these).
-NON_SEMANTIC = ("overwrite", "report_to", "list_tasks", "debug", "max_stages", "output_dir", "seeds",
-                "methods", "wandb_project", "keep_checkpoints", "include_path", "eval_only", "sweep",
-                "overlap_measurement", "verbose", "launcher", "ray", "only_run")
 #: Written into each stage checkpoint: the stage's training stats, for a resume that only measures it.
 TRAIN_STATS = "train_stats.json"
 
 
-def _added_defaults() -> dict[tuple[str, ...], dict]:
-    """Config sections added after runs were stored (the on-policy spectrum's methods, eval.lm_eval),
-    by path: left out of the fingerprint while at their defaults, so that adding them does not orphan
-    finished runs."""
-    import dataclasses
-
-    from forgetbench.config import methods as cm
-    from forgetbench.config.schema import LMEvalParams
-
-    out = {(name,): dataclasses.asdict(cls()) for name, cls in (
-        ("rloo", cm.RLOOParams), ("dpo", cm.DPOParams), ("online_dpo", cm.OnlineDPOParams), ("kd", cm.KDParams),
-        ("opd", cm.OPDParams), ("expert", cm.ExpertParams), ("sdft", cm.SDFTParams))}
-    out[("eval", "lm_eval")] = dataclasses.asdict(LMEvalParams())
-    return out
-
-
-def fingerprint(config: dict, task_versions: dict[str, int] | None = None) -> str:
-    """A short hash of what the run computes: the config's semantic fields and the tasks' versions."""
-    kept = {k: v for k, v in config.items() if k not in NON_SEMANTIC}
-    kept.update(_bumped_versions(task_versions))
-    for path, default in _added_defaults().items():
-        *parents, leaf = path
-        node = kept
-        for key in parents:
-            node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, dict) and node.get(leaf) == default:
-            parent = kept
-            for key in parents:          # copy the path down to the leaf: ``config`` stays as it is
-                parent[key] = dict(parent[key])
-                parent = parent[key]
-            del parent[leaf]
-    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _bumped_versions(task_versions: dict[str, int] | None) -> dict:
-    """The tasks whose version is not 1 (the default), for the fingerprint: runs stored before tasks had
-    versions, all at 1, keep their fingerprint and still resume."""
+def run_fingerprint(config: dict, task_versions: dict[str, int] | None = None) -> str:
+    """The config's ``fingerprint``; with tasks at a version other than 1 (the default), a hash of it and
+    those versions. Runs stored before tasks had versions (all at 1) keep their fingerprint and resume."""
     bumped = {n: v for n, v in sorted((task_versions or {}).items()) if v != 1}
-    return {"task_versions": bumped} if bumped else {}
+    if not bumped:
+        return fingerprint(config)
+    blob = json.dumps({"config": fingerprint(config), "task_versions": bumped}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def _refusal(run_dir: Path, config: dict, old: dict, task_versions: dict[str, int] | None) -> str:
     """Why a stored run is not resumed: a changed task version (named), else a changed config."""
     fix = "use another output_dir, or pass --overwrite to replace it"
-    if old.get("fingerprint") == fingerprint(config, old.get("task_versions")):
+    if old.get("fingerprint") == run_fingerprint(config, old.get("task_versions")):
         was = old.get("task_versions") or {}
         changed = [f"{n!r} {was.get(n, 1)} -> {v}" for n, v in sorted((task_versions or {}).items())
                    if was.get(n, 1) != v]
@@ -106,7 +72,7 @@ def prepare_run_dir(run_dir: Path, config: dict, overwrite: bool,
         PartialState().wait_for_everyone()
         return None
     old = read_json(path)
-    if old.get("fingerprint") != fingerprint(config, task_versions):
+    if old.get("fingerprint") != run_fingerprint(config, task_versions):
         raise ForgetbenchError(_refusal(run_dir, config, old, task_versions))
     return old
 
@@ -221,7 +187,7 @@ class _Sequence:
     def _record_base(self, m: dict) -> None:
         names, versions = self.columns, (self.header or {}).get("task_versions")
         self.results = {"experiment": self.config.get("experiment"), "domain": self.domain, "method": self.method,
-                        "seed": self.seed, "config": self.config, "fingerprint": fingerprint(self.config, versions),
+                        "seed": self.seed, "config": self.config, "fingerprint": run_fingerprint(self.config, versions),
                         **(self.header or {}), "stages": ["base"], "tasks": names,
                         **({"supersedes": self.supersedes} if self.supersedes else {}),
                         "accuracy": [[m["accuracy"][t] for t in names]], "metrics": {},

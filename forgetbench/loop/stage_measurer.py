@@ -34,6 +34,7 @@ class InlineMeasurer:
     def __init__(self, learner: Learner):
         self.learner = learner
         self.prev = snapshot(learner.parameters())  # the weights the next stage's drift is taken from
+        self.base_spectra: dict = {}                 # the base's singular spectra, computed once
         self._done: list[dict] = []
 
     def measure(self, request: dict) -> dict:
@@ -48,7 +49,7 @@ class InlineMeasurer:
             return out
         t0 = time.time()
         params = self.learner.parameters()
-        out["drift"] = drift_report(self.learner.base_parameters(), params, self.prev)
+        out["drift"] = drift_report(self.learner.base_parameters(), params, self.prev, base_spectra=self.base_spectra)
         out["kl"] = self.learner.divergences(request["task"], request["old"])
         out["extras"] = self.learner.extras(request["task"])
         out["measure_seconds"] = time.time() - t0

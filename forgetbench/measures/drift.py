@@ -13,6 +13,8 @@ from typing import Mapping
 
 import torch
 
+from forgetbench.measures.spectra import Spectrum, spectrum
+
 __all__ = ["snapshot", "drift_report", "angle_deg", "metric_definitions"]
 
 _EPS32 = torch.finfo(torch.float32).eps
@@ -84,10 +86,13 @@ def _largest_principal_angle_deg(U: torch.Tensor, U0: torch.Tensor) -> float:
     return math.degrees(math.atan2(s, c))
 
 
-def _matrix_measures(w: torch.Tensor, w0: torch.Tensor, d: torch.Tensor, top_k: int) -> dict:
-    """rank(ΔW)/min(m,n), spectral shift and largest top-k principal angle of one matrix."""
+def _matrix_measures(w: torch.Tensor, w0: torch.Tensor, d: torch.Tensor, top_k: int,
+                     base: Spectrum | None = None) -> dict:
+    """rank(ΔW)/min(m,n), spectral shift and largest top-k principal angle of one matrix (``base``:
+    W0's spectrum when the caller kept it from an earlier stage; ``out["base"]`` is the one used)."""
     m, n = w.shape
     r = min(m, n)
+    k = min(top_k, r)
     if float(torch.linalg.vector_norm(d)) == 0.0:
         rank = 0
     else:
@@ -96,12 +101,11 @@ def _matrix_measures(w: torch.Tensor, w0: torch.Tensor, d: torch.Tensor, top_k: 
         floor = 2 * _EPS32 * max(float(torch.linalg.vector_norm(w)), float(torch.linalg.vector_norm(w0)))
         rank = int(torch.linalg.matrix_rank(d, atol=floor, rtol=max(m, n) * _EPS32))
     out = {"rank_frac": rank / r}
-    U, S, _ = torch.linalg.svd(w, full_matrices=False)
-    U0, S0, _ = torch.linalg.svd(w0, full_matrices=False)
-    s0 = float(torch.linalg.vector_norm(S0))
-    out["spectral_shift"] = float(torch.linalg.vector_norm(S - S0)) / s0 if s0 > 0 else None
-    k = min(top_k, r)
-    out["principal_angle_deg"] = _largest_principal_angle_deg(U[:, :k], U0[:, :k]) if k > 0 else None
+    now, base = spectrum(w, k), base or spectrum(w0, k)
+    s0 = float(torch.linalg.vector_norm(base.values))
+    out["spectral_shift"] = float(torch.linalg.vector_norm(now.values - base.values)) / s0 if s0 > 0 else None
+    out["principal_angle_deg"] = _largest_principal_angle_deg(now.top, base.top) if k > 0 else None
+    out["base"] = base
     return out
 
 
@@ -120,7 +124,7 @@ def _mean(xs: list) -> float | None:
 @torch.no_grad()
 def drift_report(base: Mapping[str, torch.Tensor], current: Mapping[str, torch.Tensor],
                  previous: Mapping[str, torch.Tensor] | None = None, *, svd_max_numel: int = 1_000_000,
-                 top_k: int = 4, sparsity_tol: float = 1e-5) -> dict:
+                 top_k: int = 4, sparsity_tol: float = 1e-5, base_spectra: dict | None = None) -> dict:
     """Drift of ``current`` (θ) from ``base`` (θ0), and from ``previous`` (θprev) when given.
 
     Returns (Δ = θ - θ0, all sums over the keys in both mappings, fp32 CPU, streamed):
@@ -142,6 +146,9 @@ def drift_report(base: Mapping[str, torch.Tensor], current: Mapping[str, torch.T
 
     1-D tensors (norms, biases) count toward the norms, sparsity and ``per_layer``, not toward the
     matrix measures. A matrix whose W or W0 is zero is left out of ``angular_deg``.
+
+    ``base_spectra``: a dict the caller keeps across calls with the same ``base``; W0's spectra
+    (``measures.spectra``) are stored in it once and reused, so later stages skip half the work.
     """
     keys = [k for k in current.keys() if k in base]
     if not keys:
@@ -168,7 +175,9 @@ def drift_report(base: Mapping[str, torch.Tensor], current: Mapping[str, torch.T
             if w.numel() > svd_max_numel:
                 skipped.append(name)
             else:
-                mm = _matrix_measures(w, w0, d, top_k)
+                mm = _matrix_measures(w, w0, d, top_k, None if base_spectra is None else base_spectra.get(name))
+                if base_spectra is not None:
+                    base_spectra[name] = mm["base"]
                 ranks.append(mm["rank_frac"])
                 shifts.append(mm["spectral_shift"])
                 pangles.append(mm["principal_angle_deg"])

@@ -3,7 +3,8 @@
 Tasks register themselves with ``@register_task``. Discovery imports, in order: the built-ins in
 the package's own ``tasks/`` directory (loaded from there under a private package name, so a user's
 ``tasks`` module on ``sys.path`` cannot shadow them), every ``.py`` file of each ``include_path``
-directory, and the entry-point group ``forgetbench.tasks``. The core never imports a task by name.
+directory (``import_plugins``; a file may also register methods, ``forgetbench.plugins.methods``), and
+the entry-point group ``forgetbench.tasks``. The core never imports a task by name.
 """
 from __future__ import annotations
 
@@ -61,7 +62,17 @@ def _import_file(path: Path) -> None:
         raise
     except Exception as e:
         del sys.modules[mod_name]
-        raise ForgetbenchError(f"task plug-in {path} failed to import: {type(e).__name__}: {e}") from e
+        raise ForgetbenchError(f"plug-in {path} failed to import: {type(e).__name__}: {e}") from e
+
+
+def import_plugins(include_path: list[str] | tuple[str, ...]) -> None:
+    """Import every ``.py`` file of each ``include_path`` directory (each file once per process)."""
+    for directory in include_path:
+        d = Path(directory)
+        if not d.is_dir():
+            raise ForgetbenchError(f"include_path {directory!r} is not a directory")
+        for path in sorted(d.glob("*.py")):
+            _import_file(path)
 
 
 def builtin_module(name: str):
@@ -80,12 +91,7 @@ def discover(include_path: list[str] | tuple[str, ...] = ()) -> dict[str, type[T
     """Import built-ins, include-path files and entry points; return the registry."""
     for info in pkgutil.iter_modules([str(BUILTIN_DIR)]):
         builtin_module(info.name)
-    for directory in include_path:
-        d = Path(directory)
-        if not d.is_dir():
-            raise ForgetbenchError(f"include_path {directory!r} is not a directory")
-        for path in sorted(d.glob("*.py")):
-            _import_file(path)
+    import_plugins(include_path)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             obj = ep.load()

@@ -18,10 +18,6 @@ import json
 RECIPE_VERSION = 3
 
 
-def _tupled(v):
-    return tuple(_tupled(x) for x in v) if isinstance(v, list) else v
-
-
 @dataclasses.dataclass(frozen=True)
 class BaseRecipe:
     hidden_size: int = 128
@@ -40,15 +36,11 @@ class BaseRecipe:
     threads: int = 1
 
     def with_overrides(self, overrides: dict, where: str = "base_recipe") -> "BaseRecipe":
-        """This recipe with ``overrides`` (field -> value; YAML/JSON lists become tuples); an unknown
-        field is one ForgetbenchError naming ``where``."""
-        from forgetbench.errors import ForgetbenchError
+        """This recipe with ``overrides`` (field -> value, through the config parser: YAML/JSON lists
+        become tuples); a bad field is one ForgetbenchError naming ``<where>.<field>``."""
+        from forgetbench.config.parse import typed_fields
 
-        fields = {f.name for f in dataclasses.fields(self)}
-        bad = sorted(set(overrides) - fields)
-        if bad:
-            raise ForgetbenchError(f"config field {where!r}: unknown key(s) {bad}; known: {sorted(fields)}")
-        return dataclasses.replace(self, **{k: _tupled(v) for k, v in overrides.items()})
+        return dataclasses.replace(self, **typed_fields(BaseRecipe, dict(overrides), f"{where}."))
 
     def key(self) -> str:
         blob = json.dumps({"v": RECIPE_VERSION, **dataclasses.asdict(self)}, sort_keys=True)

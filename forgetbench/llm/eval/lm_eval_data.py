@@ -19,7 +19,7 @@ ALPHABET = builtin_module("prior_skills").ALPHABET
 
 SKILLS = ("copy", "reverse", "add")
 N_PER_SKILL = 50
-SUITE_DIR = Path(__file__).resolve().parent.parent / "lm_eval_tasks"
+SUITE_DIR = Path(__file__).resolve().parents[2] / "lm_eval_tasks"
 
 
 def _mistakes(skill: str, prompt: str, answer: str) -> list[str]:

@@ -33,7 +33,7 @@ from pathlib import Path
 from forgetbench.errors import ForgetbenchError
 
 PREFIX = "lm_eval/"
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "lm_eval_tasks"
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "lm_eval_tasks"
 MAIN_METRIC = {"multiple_choice": "acc", "generate_until": "exact_match", "loglikelihood": "acc"}
 INSTALL = "pip install -e '.[lm_eval]'"
 WAIT_HOURS = 24

@@ -9,21 +9,24 @@ two rewards were equal — those pairs carry no preference signal from the task.
 """
 from __future__ import annotations
 
-from accelerate import PartialState
-from datasets import Dataset
+from dataclasses import dataclass
 
-from forgetbench.config.methods import OnlineDPOParams
-from forgetbench.loop.console import quiet_trainer
-from forgetbench.llm.methods.grpo import task_reward, trained_log
-from forgetbench.llm.trainer_args import common_trainer_kwargs, trl_config
-from forgetbench.plugins.task import Task
+from forgetbench.llm.methods.dpo import PreferenceParams
+from forgetbench.plugins.methods import register_method
+
+
+@dataclass
+class OnlineDPOParams(PreferenceParams):
+    temperature: float = 1.0
 
 
 class RecordedReward:
     """The task's reward, remembering every batch it scored: ``calls`` = ``[(completions, rewards)]``.
     Online DPO scores ``2B`` completions at once: sample i and sample i + B share a prompt."""
 
-    def __init__(self, task: Task):
+    def __init__(self, task):
+        from forgetbench.llm.rl_trainer import task_reward
+
         self.reward, self.calls = task_reward(task), []
         self.__name__ = self.reward.__name__
 
@@ -49,9 +52,13 @@ def with_bos(tokenizer, prompts: list[str]) -> list[str]:
     return [bos + p if adds and not p.startswith(bos) else p for p in prompts]
 
 
-def build_online_dpo_trainer(model, tokenizer, task: Task, rows: Dataset, params: OnlineDPOParams, *, steps: int,
+def build_online_dpo_trainer(model, tokenizer, task, rows, params: OnlineDPOParams, *, steps: int,
                              prompts_per_step: int, seed: int, output_dir: str, callbacks=(), **kwargs):
+    from accelerate import PartialState
     from trl.experimental.online_dpo import OnlineDPOConfig, OnlineDPOTrainer
+
+    from forgetbench.llm.trainer_args import common_trainer_kwargs, trl_config
+    from forgetbench.loop.console import quiet_trainer
 
     world = PartialState().num_processes
     fields = dict(
@@ -72,8 +79,18 @@ def build_online_dpo_trainer(model, tokenizer, task: Task, rows: Dataset, params
 
 
 def train_online_dpo(*args, on_trained=None, stats: dict | None = None, **kwargs) -> list[dict]:
+    from forgetbench.llm.rl_trainer import trained_log
+
     trainer, reward = build_online_dpo_trainer(*args, **kwargs)
     log = trained_log(trainer, on_trained)
     if stats is not None:
         stats["pair_tie_frac"] = reward.tie_frac()
     return log
+
+
+def train(s) -> list[dict]:
+    return train_online_dpo(s.model, s.tokenizer, s.task, s.rows, s.params, stats=s.stats,
+                            prompts_per_step=s.cfg.prompts_per_step, output_dir=s.output_dir, **s.common)
+
+
+register_method("online_dpo", OnlineDPOParams, train, data_source="on_policy", objective="preference")

@@ -9,18 +9,32 @@ GKD with λ = 1 (fully on-policy); ``beta = 0`` the forward KL. The teacher (``o
 """
 from __future__ import annotations
 
-from accelerate import PartialState
+from dataclasses import dataclass
 
-from forgetbench.config.methods import OPDParams
-from forgetbench.loop.console import quiet_trainer
 from forgetbench.errors import ForgetbenchError
-from forgetbench.llm.methods.grpo import trained_log
-from forgetbench.llm.trainer_args import common_trainer_kwargs, trl_config
+from forgetbench.plugins.methods import MethodParams, register_method
+
+
+@dataclass
+class OPDParams(MethodParams):
+    learning_rate: float = 1e-4
+    teacher: str = "expert"
+    #: TRL's generalised JSD interpolation: 0 = forward KL(teacher || student), 1 = reverse KL (default).
+    beta: float = 1.0
+    temperature: float = 1.0
+
+    def check(self, section, fail) -> None:
+        if not 0.0 <= self.beta <= 1.0:
+            fail(f"{section}.beta must be in [0, 1] (0 = forward KL, 1 = reverse KL), got {self.beta}")
 
 
 def build_opd_trainer(model, tokenizer, teacher, task, rows, params: OPDParams, *, steps: int, prompts_per_step: int,
                       seed: int, output_dir: str, callbacks=(), **kwargs):
+    from accelerate import PartialState
     from trl import DistillationConfig, DistillationTrainer
+
+    from forgetbench.llm.trainer_args import common_trainer_kwargs, trl_config
+    from forgetbench.loop.console import quiet_trainer
 
     world = PartialState().num_processes
     fields = dict(
@@ -41,4 +55,17 @@ def build_opd_trainer(model, tokenizer, teacher, task, rows, params: OPDParams, 
 
 
 def train_opd(*args, on_trained=None, **kwargs) -> list[dict]:
+    from forgetbench.llm.rl_trainer import trained_log
+
     return trained_log(build_opd_trainer(*args, **kwargs), on_trained)
+
+
+def train(s) -> list[dict]:
+    from forgetbench.llm.teacher import stage_teacher
+
+    teacher, _, s.stats["teacher"] = stage_teacher(s, "opd")
+    return train_opd(s.model, s.tokenizer, teacher, s.task, s.rows, s.params, prompts_per_step=s.cfg.prompts_per_step,
+                     output_dir=s.output_dir, **s.common)
+
+
+register_method("opd", OPDParams, train, data_source="on_policy", objective="distillation", teacher=True)

@@ -13,18 +13,40 @@ the stage-start model (see README).
 """
 from __future__ import annotations
 
-from accelerate import PartialState
+from dataclasses import dataclass
 
-from forgetbench.config.methods import SDFTParams
-from forgetbench.loop.console import quiet_trainer
 from forgetbench.errors import ForgetbenchError
-from forgetbench.llm.methods.grpo import trained_log
-from forgetbench.llm.trainer_args import common_trainer_kwargs, trl_config
+from forgetbench.plugins.methods import MethodParams, register_method
+
+
+@dataclass
+class SDFTParams(MethodParams):
+    learning_rate: float = 1e-4
+    #: Completions sampled per prompt (the student's own, conditioned on the plain prompt).
+    num_generations: int = 1
+    #: The self-teacher: ``base`` (the stage-start model), ``live`` (the current student) or ``ema``.
+    teacher_model_kind: str = "base"
+    #: How the teacher sees the demonstration (``{prompt}``, ``{privileged_context}`` = the task's target).
+    teacher_prompt_template: str = "{prompt}\n\n{privileged_context}"
+    distillation_alpha: float = 0.5
+    distillation_mode: str = "topk_logits"
+    distillation_topk: int = 100
+    temperature: float = 1.0
+
+    def check(self, section, fail) -> None:
+        if self.num_generations < 1:
+            fail(f"{section}.num_generations must be >= 1, got {self.num_generations}")
+        if self.teacher_model_kind not in ("base", "live", "ema"):
+            fail(f"{section}.teacher_model_kind must be base, live or ema, got {self.teacher_model_kind!r}")
 
 
 def build_sdft_trainer(model, tokenizer, task, rows, params: SDFTParams, *, steps: int, prompts_per_step: int,
                        seed: int, output_dir: str, callbacks=(), **kwargs):
+    from accelerate import PartialState
     from trl.experimental.sdft import SDFTConfig, SDFTTrainer
+
+    from forgetbench.llm.trainer_args import common_trainer_kwargs, trl_config
+    from forgetbench.loop.console import quiet_trainer
 
     batch = prompts_per_step * params.num_generations
     world = PartialState().num_processes
@@ -46,4 +68,14 @@ def build_sdft_trainer(model, tokenizer, task, rows, params: SDFTParams, *, step
 
 
 def train_sdft(*args, on_trained=None, **kwargs) -> list[dict]:
+    from forgetbench.llm.rl_trainer import trained_log
+
     return trained_log(build_sdft_trainer(*args, **kwargs), on_trained)
+
+
+def train(s) -> list[dict]:
+    return train_sdft(s.model, s.tokenizer, s.task, s.rows, s.params, prompts_per_step=s.cfg.prompts_per_step,
+                      output_dir=s.output_dir, **s.common)
+
+
+register_method("sdft", SDFTParams, train, data_source="on_policy", objective="distillation")
