@@ -97,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "configs":
         from forgetbench.config.named import describe_configs
 
+        if rest:
+            print("usage: forgetbench configs\n\n" + COMMANDS["configs"] + " (the YAML files under "
+                  "forgetbench/configs/, each with its first comment line).")
+            return 0 if rest[0] in ("-h", "--help") else 2
+
         print("\n".join(describe_configs()))
         return 0
     return _tasks(rest) if command == "tasks" else _show(rest)

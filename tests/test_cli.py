@@ -54,7 +54,7 @@ def test_show_prints_matrix_and_stage_lines(tmp_path, capsys):
     assert lines[5].split() == ["b", "0.600", "0.700", "0.500", "1.000"]
     # stage 1: new task a = 0.9, decline 0.10, drift 0.05, KL 5.0, 10 + 1 + 2 seconds
     assert lines[7] == ("[sft seed0] stage 1/2 a: new-task acc 0.900  old-task decline 0.100  "
-                        "rel. drift 0.050  fwd KL 5.000  13.0s")
+                        "rel. drift 5.0e-02  fwd KL 5.000  13.0s")
     (tmp_path / "bad.json").write_text(json.dumps({"stages": 3}))
     assert main(["show", str(tmp_path / "bad.json")]) == 2
     assert "bad.json is not a readable results.json" in capsys.readouterr().err

@@ -58,7 +58,8 @@ def test_bad_yaml(tmp_path):
 
 
 def test_narrowing_the_default_config_to_one_task_ignores_the_other_options(capsys):
-    cfg = load_config(["--config", "configs/default.yaml", "--tasks", "even_between"])
+    cfg = load_config(["--config", "configs/default.yaml", "--tasks", "even_between", "--task_options",
+                       "{even_between: {teacher: easy}, sum_to: {teacher: hard}, multiple: {teacher: hard}}"])
     assert cfg.task_options == {"even_between": {"teacher": "easy"}}
     out = capsys.readouterr().out
     assert "task_options for 'sum_to' ignored (not a task of this run)" in out and out.count("\n") == 2
@@ -100,3 +101,15 @@ def test_domain_sections_from_the_cli_keep_their_values():
     with pytest.raises(ForgetbenchError, match=r"^unknown config field 'base_recipe\.stepz' \(did you mean "
                                                r"base_recipe\.steps\?\)$"):
         load_config(["--base_recipe", "{stepz: 3}"])
+
+
+def test_a_single_include_path_string_is_a_one_item_list(tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    p = tmp_path / "c.yaml"
+    p.write_text(f"include_path: {plugins}\neval: {{lm_eval: {{include_path: {plugins}}}}}\n")
+    cfg = load_config(["--config", str(p)])
+    assert cfg.include_path == [str(plugins)] and cfg.eval.lm_eval.include_path == [str(plugins)]
+    p.write_text("tasks: even_between\n")                     # elsewhere a list still means a list
+    with pytest.raises(ForgetbenchError, match="'tasks': expected a list"):
+        load_config(["--config", str(p)])

@@ -55,3 +55,14 @@ def test_the_checkout_link_and_the_package_folder_are_one_folder():
     root = CONFIG_DIR.parents[1]
     if (root / "configs").exists():                 # a checkout (an installed wheel has only the package folder)
         assert os.path.samefile(root / "configs", CONFIG_DIR)
+
+
+def test_the_dataclass_defaults_are_the_shipped_default():
+    """One source of defaults: a config with nothing set resolves to configs/default.yaml, except for
+    that experiment's own design (its learning-rate sweep) and its thread pin (reproducible numbers)."""
+    from forgetbench.config.schema import config_from_dict, load_config
+
+    bare = config_from_dict({}).to_dict()
+    shipped = load_config(["--config", str(CONFIG_DIR / "default.yaml")]).to_dict()
+    assert {k for k in set(bare) | set(shipped) if bare.get(k) != shipped.get(k)} == {"sweep", "threads"}
+    assert shipped["threads"] == 1 and [f["method"] for f in shipped["sweep"]] == ["sft", "grpo", "rft"]

@@ -27,6 +27,10 @@ def _type_name(tp) -> str:
     return getattr(tp, "__name__", str(tp).replace("typing.", ""))
 
 
+#: List fields where YAML may give one string for a one-item list (as lm-eval takes one path).
+ONE_OR_MANY = ("include_path",)
+
+
 def coerce(value: Any, tp, where: str, from_cli: bool) -> Any:
     """Check (YAML) or convert (CLI string) ``value`` to type ``tp``."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
@@ -40,7 +44,7 @@ def coerce(value: Any, tp, where: str, from_cli: bool) -> Any:
                                          f"got {value!r}")
         return build_dataclass(tp, value, where + ".")
     if origin is list:
-        if from_cli and isinstance(value, str):
+        if isinstance(value, str) and (from_cli or where.rsplit(".", 1)[-1] in ONE_OR_MANY):
             value = [value]
         if not isinstance(value, list):
             raise field_error(where, f"config field {where!r}: expected a list, got {value!r}")

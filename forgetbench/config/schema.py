@@ -99,15 +99,15 @@ class CoreConfig:
     dtype: str = "auto"
     #: LoRA (``peft.LoraConfig`` fields, e.g. ``{r: 8, lora_alpha: 16}``); empty = full fine-tuning.
     peft: dict[str, Any] = field(default_factory=dict)
-    tasks: list[str] = field(default_factory=lambda: ["sum_to", "even_between", "multiple"])
+    tasks: list[str] = field(default_factory=lambda: ["even_between", "sum_to", "multiple"])
     prior_tasks: list[str] = field(default_factory=lambda: ["copy", "reverse", "add"])
     #: Options per task name, e.g. ``{sum_to: {teacher: hard}}``.
     task_options: dict[str, dict] = field(default_factory=dict)
     methods: list[str] = _quiet(lambda: ["sft", "grpo", "rft"])
     seeds: list[int] = _quiet(lambda: [0])
     #: Optimizer steps per stage; every method sees ``max_steps * prompts_per_step`` prompts per stage.
-    max_steps: int = 100
-    prompts_per_step: int = 32
+    max_steps: int = 60
+    prompts_per_step: int = 16
     max_stages: Optional[int] = _quiet(None)
     output_dir: str = _quiet("results/default")
     include_path: list[str] = _quiet(list)

@@ -77,6 +77,11 @@ def prepare_run_dir(run_dir: Path, config: dict, overwrite: bool,
     return old
 
 
+def sig2(v: float | None) -> str:
+    """Two significant digits in scientific notation (``2.3e-04``): a real model's drift is ~1e-4."""
+    return "n/a" if v is None else f"{v:.1e}"
+
+
 def summary_line(r: dict, k: int, total: int) -> str:
     d, kl = r["drift"][k - 1], r["kl"][k - 1]
     dec = r["metrics"]["old_task_decline"][k - 1]
@@ -84,7 +89,7 @@ def summary_line(r: dict, k: int, total: int) -> str:
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
     return (f"[{r['method']} seed{r['seed']}] stage {k}/{total} "
             f"{r['stages'][k]}: new-task acc {new:.3f}  old-task decline {fmt(dec)}  rel. drift "
-            f"{fmt(d.get('relative_l2'))}  fwd KL {fmt(kl.get('new_task_forward_kl'))}  "
+            f"{sig2(d.get('relative_l2'))}  fwd KL {fmt(kl.get('new_task_forward_kl'))}  "
             f"{sum(r['timing'][k - 1].values()):.1f}s")
 
 
