@@ -66,3 +66,8 @@ def test_the_dataclass_defaults_are_the_shipped_default():
     shipped = load_config(["--config", str(CONFIG_DIR / "default.yaml")]).to_dict()
     assert {k for k in set(bare) | set(shipped) if bare.get(k) != shipped.get(k)} == {"sweep", "threads"}
     assert shipped["threads"] == 1 and [f["method"] for f in shipped["sweep"]] == ["sft", "grpo", "rft"]
+
+
+def test_a_missing_path_is_a_missing_file_not_an_unknown_name(tmp_path):
+    with pytest.raises(ForgetbenchError, match=r"config file '.*nope\.yaml' not found"):
+        resolve_config(str(tmp_path / "nope.yaml"))

@@ -38,8 +38,11 @@ def resolve_config(name_or_path: str) -> Path:
         return path
     names = named_configs()
     stem = path.name[:-5] if path.name.endswith(".yaml") else path.name
-    if stem in names and (len(path.parts) == 1 or path.parent.name == "configs"):
+    named = len(path.parts) == 1 or path.parent.name == "configs"
+    if stem in names and named:
         return names[stem]
+    if not named:                                   # a path elsewhere: it is just missing
+        raise ForgetbenchError(f"config file {name_or_path!r} not found")
     close = difflib.get_close_matches(stem, list(names), n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise ForgetbenchError(f"config {name_or_path!r} is neither a file nor a shipped experiment; {hint}"
