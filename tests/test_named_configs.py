@@ -71,3 +71,17 @@ def test_the_dataclass_defaults_are_the_shipped_default():
 def test_a_missing_path_is_a_missing_file_not_an_unknown_name(tmp_path):
     with pytest.raises(ForgetbenchError, match=r"config file '.*nope\.yaml' not found"):
         resolve_config(str(tmp_path / "nope.yaml"))
+
+
+def test_the_module_entry_point_runs_from_any_directory(tmp_path):
+    """``python -m forgetbench.run`` (what ``accelerate launch -m forgetbench.run`` starts) from outside a
+    checkout resolves shipped names: ``--list_tasks`` of ``--config smoke`` runs, an unknown name exits 2."""
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "forgetbench.run", "--config", "smoke", "--list_tasks"],
+                        cwd=tmp_path, capture_output=True, text=True)
+    assert ok.returncode == 0 and "sum_to" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "forgetbench.run", "--config", "smok"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "did you mean smoke" in bad.stderr
