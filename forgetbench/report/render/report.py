@@ -90,7 +90,7 @@ def experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str, de
     groups = group_runs(runs)
     domain = ", ".join(sorted({r.domain for r in runs if r.domain})) or "?"
     lines = [f"## Experiment `{exp or '(unnamed)'}` — domain {domain}, {plural(len(runs), 'run')}", ""]
-    drift_on = sorted({str(r.data["drift_on"]) for r in runs if r.data.get("drift_on")})
+    drift_on = sorted({str(r.data["drift_on"]) for r in runs if r.data.get("drift_on") not in (None, "", "weights")})
     if drift_on:
         lines += [f"Drift measured on: {', '.join(drift_on)} weights "
                   "(`merged` = base + LoRA delta merged after each stage).", ""]
