@@ -57,6 +57,14 @@ def test_two_seeds_give_an_interval_over_seeds_and_pair_by_unit():
     assert r.estimate == pytest.approx(((0.625 - 0.25) + (0.0 - 0.125)) / 2)
     assert r.resampling == "seeds → examples"
     assert r.low <= r.estimate <= r.high and r.low < r.high
+    lone = [r for r in view_rows("a → b", SequenceScores(runs[:1] + runs[1:2] + runs[2:]), "sft", n_boot=50)
+            if r.view == "matched_budget"]
+    assert lone[0].units == 2
+    one_unit = run("grpo", 0, "m", 3e-4, 8, stages("1111", "1111", "1110", "1110", "1111"))
+    sft_one = run("sft", 0, "m", 3e-4, 8, stages("1110", "1111", "1100", "1000", "1111"))
+    cells = {(r.view, str(r.at)): r for r in view_rows("a → b", SequenceScores(runs + [one_unit, sft_one]), "sft", n_boot=50)}
+    solo = cells[("matched_budget", str({"learning_rate": 3e-4, "max_steps": 8}))]
+    assert solo.units == 1 and solo.low is None and solo.high is None and solo.resampling.startswith("none (1 unit")
 
 
 def test_past_saturation_bins_and_matched_accuracy_on_mean_stage_accuracy():

@@ -12,7 +12,8 @@ mean over their seeds (``bootstrap.nested_mean``), with a hierarchical-bootstrap
   stage's ``steps_to_saturation`` (bins), stages pooled.
 
 Intervals resample what varies: base replicas when there are ≥ 2, seeds when a base has ≥ 2, and eval
-examples; with one replica and one seed there is no interval (``low``/``high`` None).
+examples; with one replica and one seed, or a cell only one unit reaches, there is no interval
+(``low``/``high`` None).
 """
 from __future__ import annotations
 
@@ -155,11 +156,12 @@ def view_rows(trained: str, scores: SequenceScores, ref: str, n_boot: int = 1000
     rows = []
     for i, (fam, (view, at, measure), n) in enumerate(keys):
         est = float(iv.estimate[i]) if np.isfinite(iv.estimate[i]) else None
-        lo = float(iv.low[i]) if levels and np.isfinite(iv.low[i]) else None
-        hi = float(iv.high[i]) if levels and np.isfinite(iv.high[i]) else None
+        lo = float(iv.low[i]) if levels and n >= 2 and np.isfinite(iv.low[i]) else None   # one unit: no interval
+        hi = float(iv.high[i]) if levels and n >= 2 and np.isfinite(iv.high[i]) else None
         if view == "matched_budget":
             at = {"learning_rate": at[0], "max_steps": at[1]}
-        rows.append(Row(view, trained, f"{ref} - {fam}", at, est, lo, hi, n, how, measure))
+        rows.append(Row(view, trained, f"{ref} - {fam}", at, est, lo, hi, n,
+                        how if n >= 2 or not levels else "none (1 unit: no interval)", measure))
     order = {v: i for i, v in enumerate(VIEWS)}
     return sorted(rows, key=lambda r: (order[r.view], r.comparison, r.measure))
 
