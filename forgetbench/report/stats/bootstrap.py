@@ -38,6 +38,16 @@ class Draw:
         return correct @ w / w.size
 
 
+def stacked_correctness(rows: Mapping[str, Sequence[str]]) -> dict[str, np.ndarray]:
+    """Per task, the runs' per-example correctness strings (``"0110…"``) as one 0/1 float matrix (runs ×
+    examples), what ``Draw.accuracy`` weighs; ValueError when a task's runs were scored on different
+    numbers of eval examples (no shared examples to resample)."""
+    for t, v in rows.items():
+        if len({len(x) for x in v}) > 1:
+            raise ValueError(f"task {t!r}: runs were scored on different numbers of eval examples")
+    return {t: np.array([[c == "1" for c in s] for s in v], dtype=float) for t, v in rows.items()}
+
+
 def observed(clusters: Mapping[Hashable, Sequence[Hashable]], n_examples: Mapping[str, int]) -> Draw:
     """The data as observed: every unit once, every example weight 1."""
     return Draw(tuple(tuple((b, s) for s in seeds) for b, seeds in clusters.items()),

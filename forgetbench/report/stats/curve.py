@@ -22,7 +22,8 @@ import numpy as np
 
 from forgetbench.measures.continual import reference_rows
 from forgetbench.report.runs import Run, base_of, family_of, trained_sequence
-from forgetbench.report.stats.bootstrap import LEVELS, Draw, Interval, bootstrap, nested_mean, varying_levels
+from forgetbench.report.stats.bootstrap import (LEVELS, Draw, Interval, bootstrap, nested_mean, stacked_correctness,
+                                                varying_levels)
 from forgetbench.report.stats.frontier import interpolate_many, pareto_frontier
 
 #: Fixed accuracies of the report's table.
@@ -79,10 +80,7 @@ class Scored:
         return pts
 
     def __post_init__(self) -> None:
-        for t, v in self.rows.items():
-            if len({len(x) for x in v}) > 1:
-                raise ValueError(f"task {t!r}: runs were scored on different numbers of eval examples")
-        self._bits = {t: np.array([[c == "1" for c in s] for s in v], dtype=float) for t, v in self.rows.items()}
+        self._bits = stacked_correctness(self.rows)
 
 
 @dataclass(frozen=True)

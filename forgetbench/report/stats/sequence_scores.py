@@ -15,7 +15,7 @@ import numpy as np
 
 from forgetbench.measures.continual import reference_rows
 from forgetbench.report.runs import Run, base_of, family_of
-from forgetbench.report.stats.bootstrap import Draw
+from forgetbench.report.stats.bootstrap import Draw, stacked_correctness
 
 
 def cell_of(r: Run) -> tuple[float, int] | None:
@@ -78,11 +78,7 @@ class SequenceScores:
             if len(new) == T:
                 self.runs.append(RunScores(family_of(r), (base_of(r), r.seed), cell_of(r), new, base_new, old,
                                            steps_past(r)))
-        lengths = {t: {len(x) for x in v} for t, v in self.rows.items()}
-        bad = [t for t, n in lengths.items() if len(n) > 1]
-        if bad:
-            raise ValueError(f"task {bad[0]!r}: runs were scored on different numbers of eval examples")
-        self._bits = {t: np.array([[c == "1" for c in s] for s in v], dtype=float) for t, v in self.rows.items()}
+        self._bits = stacked_correctness(self.rows)
 
     def _ref(self, task: str, bits: str) -> tuple[str, int]:
         self.rows.setdefault(task, []).append(bits)
