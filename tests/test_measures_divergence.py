@@ -121,3 +121,31 @@ def test_lm_kl_self_is_zero_and_seeded(models):
     assert a["n"] == b["n"] == 16 and a["mean"] > 0
     with pytest.raises(ValueError):
         lm_kl(base, model, tok, PROMPTS, sample_from="both")
+
+
+def test_kept_base_draws_give_identical_numbers_without_generating_again(models, monkeypatch):
+    base, model = models
+    tok = TinyTokenizer()
+    plain = lm_kl(base, model, tok, PROMPTS, n_samples=8, max_new_tokens=3, seed=5)
+    draws: dict = {}
+    first = lm_kl(base, model, tok, PROMPTS, n_samples=8, max_new_tokens=3, seed=5, draws=draws)
+    assert first == plain and len(draws) == 1
+    monkeypatch.setattr(base, "generate", lambda **kw: pytest.fail("generated again"))
+    again = lm_kl(base, model, tok, PROMPTS, n_samples=8, max_new_tokens=3, seed=5, draws=draws)
+    assert again == plain                                    # the bits, not a tolerance
+    with torch.no_grad():                                    # a later stage: only the scored model moved
+        moved = type(model)(model.config).eval()
+        moved.load_state_dict({k: v + 0.1 for k, v in model.state_dict().items()})
+    assert lm_kl(base, moved, tok, PROMPTS, n_samples=8, max_new_tokens=3, seed=5, draws=draws)["mean"] != plain["mean"]
+
+
+def test_scoring_only_the_completion_positions_equals_the_full_forward(models):
+    from forgetbench.measures import divergence
+    base, model = models
+    ids = torch.tensor([[BOS, 1, 2, 1, 3], [PAD, BOS, 2, 2, 1]])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [0, 1, 1, 1, 1]])
+    assert divergence._keeps_logits(model)
+    full = divergence._logits(model, ids, mask)
+    kept = divergence._logits(model, ids, mask, 3)
+    assert kept.shape == (2, 3, 5)
+    torch.testing.assert_close(kept, full[:, -3:], rtol=1e-6, atol=1e-6)

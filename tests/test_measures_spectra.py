@@ -34,3 +34,27 @@ def test_kept_base_spectra_give_identical_numbers_and_skip_the_base_svd(monkeypa
     assert cached == plain                                   # every number equal, to the bit
     assert sorted(kept) == ["a.weight", "b.weight"]           # one entry per SVD'd matrix (no 1-D norms)
     assert calls == [(12, 8), (12, 8), (6, 10), (6, 10), (12, 8), (6, 10)]   # stage 2: W only, not W0
+
+
+def test_svd_selection_takes_evenly_spaced_matrices_or_all():
+    names = [f"m{i}" for i in range(10)]
+    assert drift.svd_selection(names, None) == set(names)
+    assert drift.svd_selection(names, 12) == set(names)
+    # floor((i + 0.5) * 10 / 4) for i = 0..3 -> 1, 3, 6, 8
+    assert drift.svd_selection(names, 4) == {"m1", "m3", "m6", "m8"}
+    assert drift.svd_selection(names, 1) == {"m5"}
+
+
+def test_sampled_svd_measures_are_the_mean_over_the_chosen_matrices():
+    g = torch.Generator().manual_seed(3)
+    base = {f"l{i}.weight": torch.randn(9, 7, generator=g) for i in range(5)}
+    cur = {k: v + 0.05 * torch.randn(v.shape, generator=g) for k, v in base.items()}
+    full = drift_report(base, cur)
+    one = drift_report({"l2.weight": base["l2.weight"]}, {"l2.weight": cur["l2.weight"]})
+    sampled = drift_report(base, cur, svd_matrices=1)          # picks l2 (floor(0.5 * 5 / 1) = 2)
+    assert sampled["n_svd_matrices"] == 1 and full["n_svd_matrices"] == 5
+    for key in ("update_rank_frac", "spectral_shift", "principal_angle_deg"):
+        assert sampled[key] == one[key]
+    for key in ("l2", "relative_l2", "angular_deg", "update_sparsity"):   # the cheap measures see all
+        assert sampled[key] == full[key]
+    assert drift_report(base, cur, svd_matrices=5) == full

@@ -58,6 +58,13 @@ class KLParams:
 
 
 @dataclass
+class DriftParams:
+    #: Matrices the SVD drift measures (update rank, spectral shift, principal angle) use: null = all
+    #: (exact); N = N evenly spaced ones, a sampled mean for large models (``measures.drift.svd_selection``).
+    svd_matrices: Optional[int] = None
+
+
+@dataclass
 class SaturationParams:
     """The stage probe (``llm/stage_probe.py``): every ``every`` optimizer steps the greedy accuracy of
     the stage's task on its first ``n_prompts`` eval prompts; saturated at ``threshold``. ``every: 0``
@@ -135,6 +142,7 @@ class CoreConfig:
     expert: ExpertParams = field(default_factory=ExpertParams, metadata=ADDED)
     eval: EvalParams = field(default_factory=EvalParams)
     kl: KLParams = field(default_factory=KLParams)
+    drift: DriftParams = field(default_factory=DriftParams, metadata=ADDED)
     #: The stage probe (saturation trace, angular step): it only observes training.
     saturation: SaturationParams = _quiet(SaturationParams)
     #: Overrides of the embedded base's recipe (``forgetbench.llm.base_model.recipes.BaseRecipe`` fields).
@@ -236,6 +244,8 @@ def validate(cfg: CoreConfig) -> None:
         fail(f"max_stages must be >= 1 or null, got {cfg.max_stages}")
     if cfg.expert.max_steps is not None and cfg.expert.max_steps < 1:
         fail(f"expert.max_steps must be >= 1 or null, got {cfg.expert.max_steps}")
+    if cfg.drift.svd_matrices is not None and cfg.drift.svd_matrices < 1:
+        fail(f"drift.svd_matrices must be >= 1 or null, got {cfg.drift.svd_matrices}")
     if cfg.dtype not in ("auto", "float32", "bfloat16", "float16"):
         fail(f"dtype must be auto, float32, bfloat16 or float16, got {cfg.dtype!r}")
     for name in ("chat_template", "overlap_measurement"):

@@ -60,6 +60,7 @@ class LLMLearner:
         self.base, _ = load_model_and_tokenizer(model_path, dtype=cfg.dtype)
         self.fmt = PromptFormat(self.tokenizer, cfg.chat_template, cfg.chat_system)
         self.base.eval().requires_grad_(False)
+        self.base_draws: dict = {}  # the base's KL samples and logits, drawn once per run (lm_kl ``draws``)
         self.start_path = model_path  # the checkpoint the current stage starts from (GRPO's reference)
         names = list(dict.fromkeys(cfg.tasks + cfg.prior_tasks))
         self.tasks = {n: get_task(n, **cfg.task_options.get(n, {})) for n in names}
@@ -127,6 +128,10 @@ class LLMLearner:
     def parameters(self):
         return dict(self.model.named_parameters())
 
+    @property
+    def drift_options(self) -> dict:
+        return {"svd_matrices": self.cfg.drift.svd_matrices}
+
     def base_parameters(self):
         return dict(self.base.named_parameters())
 
@@ -137,7 +142,8 @@ class LLMLearner:
             prompts = [r["prompt"] for r in self.eval_rows[name][:k.n_prompts]]
             return lm_kl(self.base, self.model, self.tokenizer, prompts, n_samples=k.n_samples,
                          max_new_tokens=self.tasks[name].max_new_tokens, batch_size=k.batch_size,
-                         sample_from=sample_from, seed=self.seed)
+                         sample_from=sample_from, seed=self.seed,
+                         draws=self.base_draws if sample_from == "base" else None)
 
         new = kl(task)
         old_tasks = [t for t in old_tasks if t in self.tasks]  # the suite's own prompts (not lm_eval/*)

@@ -49,7 +49,8 @@ class InlineMeasurer:
             return out
         t0 = time.time()
         params = self.learner.parameters()
-        out["drift"] = drift_report(self.learner.base_parameters(), params, self.prev, base_spectra=self.base_spectra)
+        out["drift"] = drift_report(self.learner.base_parameters(), params, self.prev, base_spectra=self.base_spectra,
+                                    **getattr(self.learner, "drift_options", {}))
         out["kl"] = self.learner.divergences(request["task"], request["old"])
         out["extras"] = self.learner.extras(request["task"])
         out["measure_seconds"] = time.time() - t0

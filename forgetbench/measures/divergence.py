@@ -12,6 +12,7 @@ padding=True)`` returns ``input_ids`` and ``attention_mask`` (left padding is us
 """
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 
@@ -117,16 +118,29 @@ def _tokenize_left(tokenizer, prompts: list[str]):
     return enc["input_ids"], enc["attention_mask"]
 
 
-def _logits(model, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def _keeps_logits(model) -> bool:
+    """Whether ``model``'s forward takes ``logits_to_keep`` (transformers' causal LMs, under PEFT too)."""
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    try:
+        return "logits_to_keep" in inspect.signature(inner.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _logits(model, ids: torch.Tensor, mask: torch.Tensor, last: int | None = None) -> torch.Tensor:
+    """Logits of ``model`` on ``ids``; with ``last``, only the last ``last`` positions' (the LM head
+    is applied to those alone when the model supports ``logits_to_keep``)."""
     dev = _device_of(model)
     ids, mask = ids.to(dev), mask.to(dev)
     pos = (mask.long().cumsum(-1) - 1).clamp(min=0)
-    return model(input_ids=ids, attention_mask=mask, position_ids=pos).logits
+    if last is not None and _keeps_logits(model):
+        return model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=last).logits
+    out = model(input_ids=ids, attention_mask=mask, position_ids=pos).logits
+    return out if last is None else out[:, -last:]
 
 
-def _sequence_kls(sampler, other, ids, mask, eos, pad_id, n_samples, max_new_tokens, overrides,
-                  chunk) -> list[float]:
-    """Sample n_samples completions per prompt from ``sampler``; Σ_t KL(sampler ‖ other) per sequence."""
+def _draw(sampler, ids, mask, eos, pad_id, n_samples, max_new_tokens, overrides) -> dict:
+    """n_samples completions per prompt from ``sampler``, with the masks and the sampler's raw logits."""
     dev = _device_of(sampler)
     P = ids.shape[1]
     gen = sampler.generate(input_ids=ids.to(dev), attention_mask=mask.to(dev), do_sample=True,
@@ -146,15 +160,21 @@ def _sequence_kls(sampler, other, ids, mask, eos, pad_id, n_samples, max_new_tok
     valid = before == 0                                    # up to and including the first EOS
     pmask = mask.cpu().repeat_interleave(n_samples, dim=0)
     full_mask = torch.cat([pmask, valid.to(pmask.dtype)], dim=1)
-    L = comp.shape[1]
+    if gen_logits is not None and gen_logits.shape[1] != comp.shape[1]:
+        gen_logits = None
+    return dict(seq=seq, mask=full_mask, valid=valid, logits=gen_logits, P=P)
+
+
+def _sequence_kls(sampler, other, draw: dict, chunk: int) -> list[float]:
+    """Σ_t KL(sampler ‖ other) over each drawn completion."""
+    seq, full_mask, valid, gen_logits, P = (draw[k] for k in ("seq", "mask", "valid", "logits", "P"))
+    L = valid.shape[1]
     out: list[float] = []
     for i in range(0, seq.shape[0], chunk):
         s, m = seq[i:i + chunk], full_mask[i:i + chunk]
-        if gen_logits is not None and gen_logits.shape[1] == L:
-            lg_s = gen_logits[i:i + chunk]
-        else:
-            lg_s = _logits(sampler, s, m)[:, P - 1:P - 1 + L]
-        lg_o = lg_s if other is sampler else _logits(other, s, m)[:, P - 1:P - 1 + L].to(lg_s.device)
+        # positions P-1 … P+L-2 predict the L completion tokens: the last L+1 positions but one
+        lg_s = gen_logits[i:i + chunk] if gen_logits is not None else _logits(sampler, s, m, L + 1)[:, :L]
+        lg_o = lg_s if other is sampler else _logits(other, s, m, L + 1)[:, :L].to(lg_s.device)
         # (b, L): KL at each completion token. The sampler's logits come from cached decoding and the
         # other model's from a full forward, so equal weights give ±1e-7 rather than exactly 0:
         # clamp that rounding at 0 (each term is a KL, never negative).
@@ -165,7 +185,7 @@ def _sequence_kls(sampler, other, ids, mask, eos, pad_id, n_samples, max_new_tok
 
 @torch.no_grad()
 def lm_kl(base, model, tokenizer, prompts: list[str], *, n_samples: int = 2, max_new_tokens: int = 8,
-          batch_size: int = 64, sample_from: str = "base", seed: int = 0) -> dict:
+          batch_size: int = 64, sample_from: str = "base", seed: int = 0, draws: dict | None = None) -> dict:
     """Sequence-level KL between two causal LMs on ``prompts``, in nats per sequence.
 
     ``sample_from="base"``: forward KL(π0‖π) = E_x E_{y~π0(·|x)} Σ_t KL(π0(·|x,y<t) ‖ π(·|x,y<t))
@@ -179,6 +199,11 @@ def lm_kl(base, model, tokenizer, prompts: list[str], *, n_samples: int = 2, max
     ``torch.manual_seed(seed)`` inside ``torch.random.fork_rng`` (the global RNG is left untouched).
     Under ``torch.distributed`` with world size > 1, rank r takes ``prompts[r::world]`` and all ranks
     return the same pooled numbers (every rank must call this).
+
+    ``draws``: a dict the caller keeps while the *sampler* stays the same (the base, for the forward
+    KL, along a whole run): the samples and the sampler's logits are stored in it under the call's
+    prompts and settings, and a later call with the same ones only runs the other model — the same
+    numbers, bit for bit, without generating again.
     """
     if sample_from not in ("base", "model"):
         raise ValueError(f"lm_kl: sample_from must be 'base' or 'model', got {sample_from!r}")
@@ -206,10 +231,17 @@ def lm_kl(base, model, tokenizer, prompts: list[str], *, n_samples: int = 2, max
     try:
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(seed)
-            for i in range(0, len(mine), per_prompt):
-                ids, mask = _tokenize_left(tokenizer, mine[i:i + per_prompt])
-                values += _sequence_kls(sampler, other, ids, mask, eos, pad_id, n_samples,
-                                        max_new_tokens, overrides, batch_size)
+            key = (tuple(mine), n_samples, max_new_tokens, batch_size, seed)
+            kept = draws.get(key) if draws is not None else None
+            if kept is None:
+                kept = []
+                for i in range(0, len(mine), per_prompt):
+                    ids, mask = _tokenize_left(tokenizer, mine[i:i + per_prompt])
+                    kept.append(_draw(sampler, ids, mask, eos, pad_id, n_samples, max_new_tokens, overrides))
+                if draws is not None:
+                    draws[key] = kept
+            for draw in kept:
+                values += _sequence_kls(sampler, other, draw, batch_size)
     finally:
         for m, was_training in modes:
             m.train(was_training)
