@@ -112,7 +112,8 @@ class LLMLearner:
         with tempfile.TemporaryDirectory() as tmp:
             log = get_method(self.method).train(Stage(
                 self.cfg, self.method, getattr(self.cfg, self.method), stage, task, rows, self.eval_rows[task_name],
-                model, self.model, self.start_path, self.tokenizer, stats, tmp, common, self.teacher_dir, where))
+                model, self.model, self.start_path, self.tokenizer, stats, tmp, common, self.teacher_dir, where,
+                base=self.base))
         if gathered.get("state") is not None:  # FSDP: the trained module holds shards only
             self.model = unsharded(self.model, gathered["state"])
         elif self.cfg.peft:
