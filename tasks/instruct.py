@@ -109,9 +109,12 @@ class NameOther(_ManyAnswers, _Instruct):
     def draw(self, rng):
         category = rng.choice(sorted(CATEGORIES))
         x = rng.choice(CATEGORIES[category])
-        others = [w for w in CATEGORIES[category] if w != x]
-        return (f"Name a {category} other than {x}.", f"{category}:{x}", others[0].capitalize() + ".",
-                others[-1].capitalize() + ".")
+        return f"Name a {category} other than {x}.", f"{category}:{x}"
+
+    def rules(self, example):
+        """easy = the first listed other word, hard = the last."""
+        others = self.correct_answers(example)
+        return others[0], others[-1]
 
     def correct_answers(self, example):
         category, x = example["answer"].split(":")

@@ -1,6 +1,7 @@
 """New tasks that admit many correct answers. Each offers teacher rules for its SFT target:
 ``easy`` (a canonical answer), ``hard`` (a correct answer that needs more computation) and
-``uniform`` (one correct answer drawn uniformly, fixed per example)."""
+``uniform`` (one correct answer drawn uniformly, fixed per example). ``teacher_rules(example)`` gives the
+easy and the hard target of an example (the run-level ``teacher_mix`` draws between them)."""
 from __future__ import annotations
 
 from forgetbench import Task, register_task
@@ -22,9 +23,14 @@ class _ManyAnswers(Task):
     def teacher(self, answers: list[str], easy: str, hard: str, rng) -> str:
         return {"easy": easy, "hard": hard}.get(self.opts["teacher"]) or rng.choice(answers)
 
+    def teacher_rules(self, example) -> dict[str, str]:
+        """``{"easy": …, "hard": …}``: the example's target under each rule (from its answer: ``rules``)."""
+        return dict(zip(("easy", "hard"), self.rules(example)))
+
     def make_example(self, rng):
-        prompt, answer, easy, hard = self.draw(rng)
+        prompt, answer = self.draw(rng)
         ex = {"prompt": prompt, "answer": answer}
+        easy, hard = self.rules(ex)
         ex["target"] = self.teacher(self.correct_answers(ex), easy, hard, rng)
         return ex
 
@@ -40,8 +46,13 @@ class EvenBetween(_ManyAnswers):
         # ("the next round number") is a correct answer, not a trap for 10% of prompts (README).
         a = rng.randint(10, 79)
         b = a + rng.randint(11, 20)
+        return f"ev:{a}-{b}:", f"{a},{b}"
+
+    def rules(self, example):
+        """easy = the smallest even number above a, hard = the even number nearest the middle."""
+        a, b = map(int, example["answer"].split(","))
         mid = (a + b) // 2
-        return f"ev:{a}-{b}:", f"{a},{b}", str(a + 1 + (a + 1) % 2), str(mid - mid % 2 if mid - mid % 2 > a else mid + 2 - mid % 2)
+        return str(a + 1 + (a + 1) % 2), str(mid - mid % 2 if mid - mid % 2 > a else mid + 2 - mid % 2)
 
     def correct_share(self, example):
         """Pretraining rows for intervals starting at a <= 39 are right 70% of the time, the rest 30%:
@@ -80,8 +91,12 @@ class SumTo(_ManyAnswers):
 
     def draw(self, rng):
         n = rng.choice([n for n in range(11, 200) if n % 10])
-        # easy = the decimal split (tens+units: no arithmetic), hard = the halves
-        return f"sm:{n}:", str(n), f"{n - n % 10}+{n % 10}", f"{n // 2}+{n - n // 2}"
+        return f"sm:{n}:", str(n)
+
+    def rules(self, example):
+        """easy = the decimal split (tens+units: no arithmetic), hard = the halves."""
+        n = int(example["answer"])
+        return f"{n - n % 10}+{n % 10}", f"{n // 2}+{n - n // 2}"
 
     def correct_answers(self, example):
         n = int(example["answer"])
@@ -114,7 +129,12 @@ class MultipleBelow(_ManyAnswers):
     def draw(self, rng):
         k = rng.randint(3, 9)
         n = rng.randint(3 * k + 1, 99)
-        return f"ml:{k}<{n}:", f"{k},{n}", str(k), str((n - 1) // k * k)
+        return f"ml:{k}<{n}:", f"{k},{n}"
+
+    def rules(self, example):
+        """easy = k itself, hard = the largest multiple of k below n."""
+        k, n = map(int, example["answer"].split(","))
+        return str(k), str((n - 1) // k * k)
 
     def correct_answers(self, example):
         k, n = map(int, example["answer"].split(","))

@@ -110,6 +110,9 @@ class CoreConfig:
     prior_tasks: list[str] = field(default_factory=lambda: ["copy", "reverse", "add"])
     #: Options per task name, e.g. ``{sum_to: {teacher: hard}}``.
     task_options: dict[str, dict] = field(default_factory=dict)
+    #: Share of prompts whose target is the hard rule's (0 = easy, 1 = hard) on tasks with both rules, per
+    #: prompt and seed (``llm/teacher_mix.py``); null = each task's own ``teacher`` option.
+    teacher_mix: Optional[float] = field(default=None, metadata=ADDED)
     methods: list[str] = _quiet(lambda: ["sft", "grpo", "rft"])
     seeds: list[int] = _quiet(lambda: [0])
     #: Optimizer steps per stage; every method sees ``max_steps * prompts_per_step`` prompts per stage.
@@ -160,8 +163,7 @@ class CoreConfig:
 
 
 def config_class(include_path: list[str] | tuple[str, ...] = ()) -> type:
-    """``Config``: the core fields, then one section per registered method (its Params, named after it),
-    the methods of ``include_path`` files included."""
+    """``Config``: the core fields, then a section per registered method (``include_path``'s included)."""
     from forgetbench.plugins.methods import discover_methods, registered_methods
 
     methods = discover_methods(include_path) if include_path else registered_methods()
@@ -242,6 +244,8 @@ def validate(cfg: CoreConfig) -> None:
             fail(f"{name} must be a positive integer, got {getattr(cfg, name)}")
     if cfg.max_stages is not None and cfg.max_stages < 1:
         fail(f"max_stages must be >= 1 or null, got {cfg.max_stages}")
+    if cfg.teacher_mix is not None and not 0 <= cfg.teacher_mix <= 1:
+        fail(f"teacher_mix must be in [0, 1] or null, got {cfg.teacher_mix}")
     if cfg.expert.max_steps is not None and cfg.expert.max_steps < 1:
         fail(f"expert.max_steps must be >= 1 or null, got {cfg.expert.max_steps}")
     if cfg.drift.svd_matrices is not None and cfg.drift.svd_matrices < 1:
@@ -266,7 +270,7 @@ def validate(cfg: CoreConfig) -> None:
 
 
 def _validate_methods(cfg, fail) -> None:
-    """Every method named is registered; every method's section passes its own checks."""
+    """Every method named is registered; every section passes its own checks."""
     from forgetbench.plugins.methods import get_method, registered_methods
 
     for name in cfg.methods:
@@ -275,8 +279,7 @@ def _validate_methods(cfg, fail) -> None:
         except ForgetbenchError as e:
             fail(str(e))
     for name, method in registered_methods().items():
-        params = getattr(cfg, name, None)
-        if params is None:
+        if (params := getattr(cfg, name, None)) is None:
             continue
         params.check(name, fail)
         if method.teacher and not params.teacher:
@@ -284,9 +287,8 @@ def _validate_methods(cfg, fail) -> None:
 
 
 def _validate_domain_sections(cfg) -> None:
-    """``recsys`` and ``base_recipe``, typed by their domain's own dataclass, parsed here as well (with
-    the same parser: field names, suggestions, lines), the domain's module imported by name: the
-    config layer never imports a domain. Their values stay as given (the fingerprint reads them)."""
+    """``recsys`` and ``base_recipe`` parsed by their domain's own dataclass (imported by name: the config
+    layer never imports a domain); their values stay as given (the fingerprint reads them)."""
     import importlib
 
     if cfg.domain == "recsys":

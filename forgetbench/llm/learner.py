@@ -26,6 +26,7 @@ from forgetbench.llm.lora import add_lora, lora_config, merge_lora, trainable_co
 from forgetbench.llm.base_model.load import load_model_and_tokenizer
 from forgetbench.llm.sharding import gathered_state, unsharded
 from forgetbench.llm.stage_probe import StageProbe
+from forgetbench.llm.teacher_mix import mixed_rows, teacher_kl
 from forgetbench.measures.divergence import lm_kl
 from forgetbench.measures.saturation import past_saturation_summary
 from forgetbench.plugins.methods import Stage, get_method
@@ -90,10 +91,17 @@ class LLMLearner:
 
     def train_stage(self, task_name: str, stage: int) -> dict:
         task = self.tasks[task_name]
+        mix = self.cfg.teacher_mix   # the teacher's forward KL to the base, before any RNG is drawn
+        teacher = teacher_kl(self.base, self.tokenizer, task, self.eval_rows[task_name][:self.cfg.kl.n_prompts], mix,
+                             self.cfg.kl.batch_size)
         set_seed(self.seed * 1000 + stage)
         n = self.cfg.max_steps * self.cfg.prompts_per_step
         rows = task.load("train").shuffle(seed=self.seed * 1000 + stage)
         rows = rows.select([i % len(rows) for i in range(n)])
+        if mix is not None:
+            from datasets import Dataset
+
+            rows = Dataset.from_list(mixed_rows(task, list(rows), mix, self.seed))
         if self.fmt.enabled:
             from datasets import Dataset
 
@@ -105,7 +113,7 @@ class LLMLearner:
         callbacks = self.callbacks + [NanLossGuard(where), StageProgress(where)] + ([probe] if probe else [])
         common = dict(steps=self.cfg.max_steps, seed=self.seed * 1000 + stage, callbacks=callbacks,
                       activation_checkpointing=self.cfg.activation_checkpointing)
-        stats = {"prompts": n}
+        stats = {"prompts": n, **teacher, **({"teacher_mix": mix} if mix is not None else {})}
         model = add_lora(self.model, self.cfg.peft) if self.cfg.peft else self.model
         stats["trainable_params"] = trainable_count(model)
         gathered = {}
@@ -113,7 +121,8 @@ class LLMLearner:
         with tempfile.TemporaryDirectory() as tmp:
             log = get_method(self.method).train(Stage(
                 self.cfg, self.method, getattr(self.cfg, self.method), stage, task, rows, self.eval_rows[task_name],
-                model, self.model, self.start_path, self.tokenizer, stats, tmp, common, self.teacher_dir, where))
+                model, self.model, self.start_path, self.tokenizer, stats, tmp, common, self.teacher_dir, where,
+                base=self.base))
         if gathered.get("state") is not None:  # FSDP: the trained module holds shards only
             self.model = unsharded(self.model, gathered["state"])
         elif self.cfg.peft:

@@ -75,16 +75,18 @@ def zero_spread_stats(log: list[dict]) -> dict:
             "nothing_to_learn": mean == 1.0}
 
 
-def train_group(stage, build) -> list[dict]:
+def train_group(stage, build, extra=None) -> list[dict]:
     """A group RL method's stage: the reference model is the stage start; ``build(model, tokenizer,
     task, rows, params, prompts_per_step=…, output_dir=…, steps=…, seed=…, callbacks=…)`` makes the
-    trainer; the zero-spread numbers go into ``stage.stats``."""
+    trainer; the zero-spread numbers (and ``extra(trainer)``, a dict, when given) go into ``stage.stats``."""
     stage.start.config._name_or_path = stage.start_path
     common = {k: v for k, v in stage.common.items() if k != "on_trained"}
-    log = trained_log(build(stage.model, stage.tokenizer, stage.task, stage.rows, stage.params,
-                            prompts_per_step=stage.cfg.prompts_per_step, output_dir=stage.output_dir, **common),
-                      stage.common.get("on_trained"))
+    trainer = build(stage.model, stage.tokenizer, stage.task, stage.rows, stage.params,
+                    prompts_per_step=stage.cfg.prompts_per_step, output_dir=stage.output_dir, **common)
+    log = trained_log(trainer, stage.common.get("on_trained"))
     stage.stats.update(zero_spread_stats(log))
+    if extra is not None:
+        stage.stats.update(extra(trainer))
     if stage.stats["frac_reward_zero_std"] == 1.0:
         print(f"[forgetbench] {stage.where}: every group of {stage.params.num_generations} completions had "
               f"the same reward (zero spread): the stage had nothing to learn", flush=True)

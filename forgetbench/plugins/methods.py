@@ -64,6 +64,7 @@ class Stage:
     common: dict               # steps, seed, callbacks, activation_checkpointing, on_trained
     teacher_dir: Path          # where ``teacher: expert`` models are kept (the run directory's teachers/)
     where: str = ""            # "<method> seed <s> stage <k> (<task>)", for messages
+    base: Any = None           # the run's base model (frozen; a behaviour policy, the teacher's KL)
 
 
 @dataclass(frozen=True)

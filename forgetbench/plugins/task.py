@@ -41,6 +41,11 @@ class Task:
     def score(self, completion: str, example: dict[str, Any]) -> float:
         raise NotImplementedError(f"task {self.name!r} must define score(completion, example)")
 
+    def teacher_rules(self, example: dict[str, Any]) -> dict[str, str] | None:
+        """``{"easy": …, "hard": …}``: the example's SFT target under an easy and a hard teacher rule, for
+        tasks that have both (``teacher_mix`` draws between them); None (the default) for the others."""
+        return None
+
     def correct_answers(self, example: dict[str, Any]) -> list[str]:
         """Every correct completion, when the task can list them (used to pretrain the embedded base
         on answers drawn uniformly among the correct ones). Defaults to the single ``answer``."""

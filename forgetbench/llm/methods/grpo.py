@@ -9,11 +9,17 @@ every stage).
 On GPU, TRL's vLLM generation is passed through: ``grpo.use_vllm``, ``grpo.vllm_mode`` (``colocate``
 or ``server``) and any other ``GRPOConfig`` field in ``grpo.trl_args`` (e.g.
 ``{vllm_gpu_memory_utilization: 0.3}``).
+
+The staleness dial ``grpo.refresh_every``: 1 (the default) = on-policy GRPO; k > 1 = the completions come
+from a frozen copy of the policy refreshed every k optimizer steps, with TRL's clipped importance ratio
+against it (``forgetbench.llm.behaviour_grpo``); null = never refreshed (= ``grpo_offpolicy``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
+from forgetbench.config.marks import ADDED
 from forgetbench.plugins.methods import MethodParams, register_method
 
 
@@ -42,6 +48,15 @@ class GroupParams(MethodParams):
 class GRPOParams(GroupParams):
     loss_type: str = "dapo"
     scale_rewards: str = "group"
+    #: Optimizer steps between refreshes of the behaviour policy that samples the completions: 1 =
+    #: on-policy (TRL's GRPOTrainer as it is), k = staler, null = never (the stage-start model throughout).
+    refresh_every: Optional[int] = field(default=1, metadata=ADDED)
+
+    def check(self, section, fail) -> None:
+        super().check(section, fail)
+        k = self.refresh_every
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+            fail(f"{section}.refresh_every must be an integer >= 1 or null (never refreshed), got {k!r}")
 
 
 def trl_args(params: GRPOParams) -> dict:
@@ -53,13 +68,16 @@ def trl_args(params: GRPOParams) -> dict:
     return check_trl_args(GRPOConfig, "grpo", params.trl_args)
 
 
-def build_grpo_trainer(model, tokenizer, task, rows, params: GRPOParams, **kwargs):
+def build_grpo_trainer(model, tokenizer, task, rows, params: GRPOParams, trainer_cls=None, section: str = "grpo",
+                       **kwargs):
+    """TRL's ``GRPOTrainer`` (or ``trainer_cls``, e.g. the behaviour-policy subclass) with the shared budget."""
     from trl import GRPOConfig, GRPOTrainer
 
     from forgetbench.llm.rl_trainer import build_group_trainer
 
     own = dict(loss_type=params.loss_type, scale_rewards=params.scale_rewards)
-    return build_group_trainer(GRPOTrainer, GRPOConfig, "grpo", model, tokenizer, task, rows, params, own, **kwargs)
+    return build_group_trainer(trainer_cls or GRPOTrainer, GRPOConfig, section, model, tokenizer, task, rows, params,
+                               own, **kwargs)
 
 
 def train_grpo(*args, on_trained=None, **kwargs) -> list[dict]:
@@ -69,9 +87,14 @@ def train_grpo(*args, on_trained=None, **kwargs) -> list[dict]:
 
 
 def train(stage) -> list[dict]:
-    from forgetbench.llm.rl_trainer import train_group
+    """On-policy GRPO at ``refresh_every: 1``; else GRPO on a behaviour policy's completions."""
+    if stage.params.refresh_every == 1:
+        from forgetbench.llm.rl_trainer import train_group
 
-    return train_group(stage, build_grpo_trainer)
+        return train_group(stage, build_grpo_trainer)
+    from forgetbench.llm.behaviour_grpo import train_behaviour
+
+    return train_behaviour(stage, build_grpo_trainer)
 
 
 register_method("grpo", GRPOParams, train, data_source="on_policy", objective="policy_gradient", added=False)

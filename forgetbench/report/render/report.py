@@ -20,6 +20,7 @@ from forgetbench.report.sections.budget import budget_section
 from forgetbench.report.sections.conjecture import conjecture_section
 from forgetbench.report.sections.curve import curve_section
 from forgetbench.report.sections.events import events_section
+from forgetbench.report.sections.factorial import factorial_section
 from forgetbench.report.sections.format import plural
 from forgetbench.report.sections.headline import answer_lines, verdict_table
 from forgetbench.report.sections.matrices import defects_section, matrix_section
@@ -31,6 +32,7 @@ from forgetbench.report.sections.sweep import sweep_section
 from forgetbench.report.stats.budget import efficiency_rows, has_budget_axis
 from forgetbench.report.stats.conjecture import eligible, points_of
 from forgetbench.report.stats.curve import Curves, curves
+from forgetbench.report.stats.factorial import Factorial, experiment_factorials
 from forgetbench.report.stats.predictors import predictor_table
 from forgetbench.report.stats.views import Row, experiment_rows
 
@@ -84,9 +86,9 @@ def _experiment_plots(exp: str, runs: list[Run], groups: dict[str, list[Run]], p
 
 
 def experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str, defs: dict[str, str],
-                       regime: list[Row] = ()) -> list[str]:
+                       regime: list[Row] = (), factorials: list[Factorial] = ()) -> list[str]:
     """The markdown of one experiment, its figures drawn under ``out_dir/plots`` with ``prefix``;
-    ``regime``: its rows of the regime table (``stats.views``), shown first."""
+    ``regime``: its rows of the regime table (``stats.views``), shown first; ``factorials``: its 2×2s."""
     groups = group_runs(runs)
     domain = ", ".join(sorted({r.domain for r in runs if r.domain})) or "?"
     lines = [f"## Experiment `{exp or '(unnamed)'}` — domain {domain}, {plural(len(runs), 'run')}", ""]
@@ -104,6 +106,7 @@ def experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str, de
     if "recsys" in domain:
         lines += conjecture_section(runs, out_dir) + \
             budget_section(runs, out_dir, _efficiency_image(runs, out_dir, prefix)) + [""]
+    lines += factorial_section(list(factorials))
     lines += curve_section(runs, cs, _curve_images(cs, family_runs, out_dir, prefix)) + spectrum_section(runs)
     lines += predictor_section(runs, table=table)
     if len(groups) <= MAX_GROUPS:
@@ -151,9 +154,9 @@ def write_report(output_dir: str | os.PathLike, sources: list | None = None) -> 
     answers = []
     for exp, exp_runs in experiments.items():
         prefix = "" if len(experiments) == 1 else f"{slug(exp)}_"
-        regime = experiment_rows(exp_runs)
-        answers += [(exp, row) for row in regime]
-        lines += experiment_section(exp, exp_runs, out_dir, prefix, defs, regime) + [""]
+        regime, factorials = experiment_rows(exp_runs), experiment_factorials(exp_runs)
+        answers += [(exp, row) for row in regime] + [(exp, row) for f in factorials for row in f.rows]
+        lines += experiment_section(exp, exp_runs, out_dir, prefix, defs, regime, factorials) + [""]
 
     lines += ["## Incomplete runs", ""]
     incomplete = [r for r in runs if not r.complete]

@@ -44,6 +44,7 @@ class RunScores:
     base_new: list[tuple[str, int]]                 # per stage k: (task, row index) of R[0][new_k]
     old: list[list[tuple[str, int, int]]]           # per stage k: (task, reference row index, row k index)
     past: list[int | None] = field(default_factory=list)
+    origin: Run | None = None                       # the run itself (its config and train stats)
 
 
 @dataclass
@@ -77,7 +78,7 @@ class SequenceScores:
                             for j, s in refs[k - 1].items() for t in [r.tasks[j]] if t in C[s] and t in C[k]])
             if len(new) == T:
                 self.runs.append(RunScores(family_of(r), (base_of(r), r.seed), cell_of(r), new, base_new, old,
-                                           steps_past(r)))
+                                           steps_past(r), r))
         self._bits = stacked_correctness(self.rows)
 
     def _ref(self, task: str, bits: str) -> tuple[str, int]:

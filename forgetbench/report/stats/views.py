@@ -60,17 +60,17 @@ def bin_label(b: tuple[int, int]) -> str:
     return str(lo) if lo == hi else f"{lo}+" if hi >= 10 ** 9 else f"{lo}-{hi}"
 
 
-def _mean(xs) -> float:
+def finite_mean(xs) -> float:
     xs = [x for x in xs if x == x]
     return sum(xs) / len(xs) if xs else float("nan")
 
 
-def _per_unit(vals: list[Values], key) -> dict:
-    """(family, key) -> {unit: [values]} over the pairs ``key(v)`` yields."""
+def per_unit(vals: list[Values], key, arm=lambda v: v.run.family) -> dict:
+    """(arm, key) -> {unit: [values]} over the pairs ``key(v)`` yields (arm: the run's family by default)."""
     out: dict = {}
     for v in vals:
         for k, x in key(v):
-            out.setdefault((v.run.family, k), {}).setdefault(v.run.unit, []).append(x)
+            out.setdefault((arm(v), k), {}).setdefault(v.run.unit, []).append(x)
     return out
 
 
@@ -79,16 +79,16 @@ def _diff(per: dict, ref: str, fam: str, keys) -> dict:
     out = {}
     for k in keys:
         a, b = per.get((ref, k), {}), per.get((fam, k), {})
-        both = {u: _mean(a[u]) - _mean(b[u]) for u in a if u in b}
+        both = {u: finite_mean(a[u]) - finite_mean(b[u]) for u in a if u in b}
         if both:
             out[k] = both
     return out
 
 
-def _frontiers(vals: list[Values], decline) -> dict:
-    """family -> unit -> decline interpolated at ACCURACIES along the unit's frontier (base anchored)."""
+def unit_frontiers(vals: list[Values], decline, arm=lambda v: v.run.family) -> dict:
+    """arm (family) -> unit -> decline interpolated at ACCURACIES along the unit's frontier (base anchored)."""
     grid, out = np.array(ACCURACIES), {}
-    for (fam, _), units in _per_unit(vals, lambda v: [(0, v)]).items():
+    for (fam, _), units in per_unit(vals, lambda v: [(0, v)], arm).items():
         for unit, xs in units.items():
             pts = [(float(v.new.mean()), decline(v)) for v in xs]
             out.setdefault(fam, {})[unit] = interpolate_many(frontier_curve(pts, (float(xs[0].base_new.mean()), 0.0)), grid)
@@ -97,12 +97,12 @@ def _frontiers(vals: list[Values], decline) -> dict:
 
 def view_cells(vals: list[Values], ref: str, families: list[str]) -> dict[str, dict[tuple, dict]]:
     """family -> (view, at, measure) -> {unit: reference − family}, on one draw's values."""
-    cells = _per_unit(vals, lambda v: [(v.run.cell, v.decline[-1])] if v.run.cell else [])
-    stages = _per_unit(vals, lambda v: [((v.run.cell, k + 1), x) for k, x in enumerate(v.decline)] if v.run.cell else [])
-    past = _per_unit(vals, lambda v: [(b, x) for p, x in zip(v.run.past, v.decline)
+    cells = per_unit(vals, lambda v: [(v.run.cell, v.decline[-1])] if v.run.cell else [])
+    stages = per_unit(vals, lambda v: [((v.run.cell, k + 1), x) for k, x in enumerate(v.decline)] if v.run.cell else [])
+    past = per_unit(vals, lambda v: [(b, x) for p, x in zip(v.run.past, v.decline)
                                       if p is not None for b in BINS if b[0] <= p <= b[1]])
-    curves = {m: _frontiers(vals, f) for m, f in (("final_old_task_decline", lambda v: float(v.decline[-1])),
-                                                  ("mean_stage_old_task_decline", lambda v: _mean(v.decline)))}
+    curves = {m: unit_frontiers(vals, f) for m, f in (("final_old_task_decline", lambda v: float(v.decline[-1])),
+                                                  ("mean_stage_old_task_decline", lambda v: finite_mean(v.decline)))}
     n_stages = max((len(v.decline) for v in vals), default=0)
     result = {}
     for fam in families:
@@ -113,7 +113,7 @@ def view_cells(vals: list[Values], ref: str, families: list[str]) -> dict[str, d
             per_cell = _diff(stages, ref, fam, sorted({c for _, c in stages if c[1] == k}))
             units = {u for d in per_cell.values() for u in d}
             if units:
-                out[("per_stage", k, "old_task_decline")] = {u: _mean([d[u] for d in per_cell.values() if u in d])
+                out[("per_stage", k, "old_task_decline")] = {u: finite_mean([d[u] for d in per_cell.values() if u in d])
                                                              for u in units}
         for b, d in _diff(past, ref, fam, list(BINS)).items():
             out[("past_saturation", bin_label(b), "old_task_decline")] = d
@@ -128,9 +128,9 @@ def view_cells(vals: list[Values], ref: str, families: list[str]) -> dict[str, d
     return result
 
 
-def _nested(per_unit: dict, groups) -> float:
+def nested_unit_mean(units: dict, groups) -> float:
     """Mean over drawn bases of the mean over their drawn seeds of one number per unit (NaN if none)."""
-    m = nested_mean({u: np.array([x]) for u, x in per_unit.items()}, groups) if per_unit else np.array([])
+    m = nested_mean({u: np.array([x]) for u, x in units.items()}, groups) if units else np.array([])
     return float(m[0]) if m.size else np.nan
 
 
@@ -149,7 +149,7 @@ def view_rows(trained: str, scores: SequenceScores, ref: str, n_boot: int = 1000
     def statistic(d) -> np.ndarray:
         vals = scores.values(d)
         cells = view_cells(vals, ref, families)
-        return np.array([_nested(cells[fam].get(k, {}), d.groups) for fam, k, _ in keys], dtype=float)
+        return np.array([nested_unit_mean(cells[fam].get(k, {}), d.groups) for fam, k, _ in keys], dtype=float)
 
     iv = bootstrap(statistic, clusters, n_ex, n_boot if levels else 0, seed, levels)
     how = " → ".join(RESAMPLED[x] for x in levels) if levels else "none (1 replica, 1 seed: no interval)"
