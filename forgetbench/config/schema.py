@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from forgetbench.config.lm_eval_params import LMEvalParams
 from forgetbench.config.marks import ADDED, NON_SEMANTIC
 from forgetbench.config.parse import build_dataclass, load_yaml, parse_cli, yaml_located
 from forgetbench.config.validate import validate
@@ -21,24 +22,6 @@ def _quiet(default):
     if callable(default):
         return field(default_factory=default, metadata=NON_SEMANTIC)
     return field(default=default, metadata=NON_SEMANTIC)
-
-
-@dataclass
-class LMEvalParams:
-    """lm-evaluation-harness tasks run after the base and every stage (``forgetbench.llm.eval.lm_eval_suite``)."""
-    #: lm-eval task or group names; each is a column ``lm_eval/<task>``, a prior skill. Empty = off.
-    tasks: list[str] = field(default_factory=list)
-    #: Few-shot examples (null = each task's own default, 0 when it has none).
-    num_fewshot: Optional[int] = None
-    #: Documents per task: a count, or a fraction when < 1 (null = all).
-    limit: Optional[float] = None
-    batch_size: int = 32
-    #: Folders of your own lm-eval task YAMLs (the shipped forgetbench/lm_eval_tasks is always included).
-    include_path: list[str] = field(default_factory=list)
-    #: hf (the model in memory) or vllm (lm-eval's vLLM model on each stage's checkpoint; GPU).
-    backend: str = "hf"
-    #: Further arguments of lm-eval's model class, e.g. ``{gpu_memory_utilization: 0.3}`` for vllm.
-    model_args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

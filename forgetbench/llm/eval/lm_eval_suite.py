@@ -16,6 +16,10 @@ the group's aggregate of that metric. Per-sample values become the ``per_example
 (a group: its tasks one after another) when every value is 0 or 1; continuous per-sample scores
 (``truthfulqa_mc2``'s probability mass) keep the column but no ``per_example`` entry.
 
+With ``apply_chat_template`` (an instruct model) every document reaches the model through the
+tokenizer's chat template, after ``system_instruction`` as a system message when set; the shipped
+``forgetbench_instruct_mc`` is written for that (``lm_eval_data``).
+
 Under several processes lm-eval runs on the main process only (every process holds the full model
 between stages) and the result is broadcast; the others wait for it in a gloo group of their own whose
 timeout is ``WAIT_HOURS`` (NCCL's default of 10 minutes is shorter than a hub suite on one GPU).
@@ -182,6 +186,9 @@ def run_suite(model, tokenizer, params, checkpoint: str | None = None) -> dict[s
 
     from forgetbench.loop import console
 
+    if params.apply_chat_template and params.backend == "hf" and getattr(tokenizer, "chat_template", None) is None:
+        raise ForgetbenchError("eval.lm_eval.apply_chat_template is true but the model's tokenizer has no chat "
+                               "template (set it to false for a base model)")
     quiet = not console.verbose()
     if quiet:
         logging.getLogger("lm_eval").setLevel(logging.ERROR)
@@ -195,7 +202,8 @@ def run_suite(model, tokenizer, params, checkpoint: str | None = None) -> dict[s
             out = lm_eval.simple_evaluate(
                 model=lm, tasks=specs, task_manager=tm, num_fewshot=params.num_fewshot, limit=params.limit,
                 log_samples=True, bootstrap_iters=0, random_seed=None, numpy_random_seed=None,
-                torch_random_seed=None)
+                torch_random_seed=None, apply_chat_template=params.apply_chat_template,
+                system_instruction=params.system_instruction)
             del lm
             if params.backend == "vllm":  # free the engine's GPU memory for the next stage's training
                 import gc
