@@ -165,7 +165,7 @@ def _sequence_kls(sampler, other, ids, mask, eos, pad_id, n_samples, max_new_tok
 
 @torch.no_grad()
 def lm_kl(base, model, tokenizer, prompts: list[str], *, n_samples: int = 2, max_new_tokens: int = 8,
-          batch_size: int = 64, sample_from: str = "base", seed: int = 0) -> dict:
+          batch_size: int = 64, sample_from: str = "base", seed: int = 0, shard: bool = True) -> dict:
     """Sequence-level KL between two causal LMs on ``prompts``, in nats per sequence.
 
     ``sample_from="base"``: forward KL(π0‖π) = E_x E_{y~π0(·|x)} Σ_t KL(π0(·|x,y<t) ‖ π(·|x,y<t))
@@ -178,7 +178,8 @@ def lm_kl(base, model, tokenizer, prompts: list[str], *, n_samples: int = 2, max
     takes ``max(1, batch_size // n_samples)`` prompts at a time. Sampling is seeded with
     ``torch.manual_seed(seed)`` inside ``torch.random.fork_rng`` (the global RNG is left untouched).
     Under ``torch.distributed`` with world size > 1, rank r takes ``prompts[r::world]`` and all ranks
-    return the same pooled numbers (every rank must call this).
+    return the same pooled numbers (every rank must call this); ``shard=False``: this process takes
+    every prompt, with no collective call (the numbers of a single process).
     """
     if sample_from not in ("base", "model"):
         raise ValueError(f"lm_kl: sample_from must be 'base' or 'model', got {sample_from!r}")
@@ -187,7 +188,7 @@ def lm_kl(base, model, tokenizer, prompts: list[str], *, n_samples: int = 2, max
     if not prompts:
         raise ValueError("lm_kl: no prompts")
     dist = torch.distributed
-    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    world = dist.get_world_size() if shard and dist.is_available() and dist.is_initialized() else 1
     rank = dist.get_rank() if world > 1 else 0
     mine = list(prompts)[rank::world]
     sampler, other = (base, model) if sample_from == "base" else (model, base)
