@@ -29,6 +29,7 @@ import contextlib
 import copy
 import inspect
 import random
+import time
 
 import torch
 from accelerate import PartialState
@@ -71,6 +72,32 @@ def left_padded(tokenizer):
             tokenizer.pad_token = None
 
 
+@contextlib.contextmanager
+def plain_forward(model):
+    """The model's own ``forward`` while inside: accelerate's mixed-precision wrapper (an instance attribute
+    beside ``_original_forward``) is set aside, so the model is measured as saved (fp32 weights, no
+    autocast), and put back."""
+    patched = vars(model).get("forward") if "_original_forward" in vars(model) else None
+    if patched is not None:
+        del model.forward
+    try:
+        yield model
+    finally:
+        if patched is not None:
+            model.forward = patched
+
+
+def frozen_copy(model):
+    """A frozen copy of ``model`` with its own ``forward`` (a deep copy would keep accelerate's wrapper,
+    whose closure calls the *original* model)."""
+    ref = copy.deepcopy(model)
+    for m in ref.modules():
+        if "_original_forward" in vars(m):
+            vars(m).pop("forward", None)
+            vars(m).pop("_original_forward")
+    return ref.eval().requires_grad_(False)
+
+
 def owning_trainer(callback) -> Trainer | None:
     """The ``Trainer`` whose callbacks hold ``callback``, found on the call stack (callbacks get no handle
     on their trainer); None when called from elsewhere."""
@@ -90,7 +117,8 @@ class ForgettingCallback(TrainerCallback):
     matches); ``lm_eval_tasks``: lm-evaluation-harness task names (each a column ``lm_eval/<task>``);
     ``reference``: a path or name for ``forgetbench.load_model`` (None: the model as training starts);
     ``eval_limit``: the first that many eval examples per task (None: all); ``seed``: of the sampled KL.
-    ``history`` keeps every logged row (``{"step": …, "forgetting/…": …}``).
+    ``history`` keeps every logged row (``{"step": …, "forgetting/…": …}``); ``seconds``: the time spent
+    measuring (or, on the other processes, waiting for the main one).
     """
 
     def __init__(self, tasks=("copy", "add"), every_n_steps: int = 50, kl_prompts: int = 32, lm_eval_tasks=None,
@@ -113,6 +141,7 @@ class ForgettingCallback(TrainerCallback):
         self.every, self.reference, self.limit, self.seed = every_n_steps, reference, eval_limit, seed
         self.chat = (chat_template, chat_system)
         self.history: list[dict] = []
+        self.seconds = 0.0
         self._trainer = self._suite = self._ref = self._tok = None
         self._ref_acc: dict[str, float] = {}
         self._logged_step: int | None = None
@@ -146,7 +175,7 @@ class ForgettingCallback(TrainerCallback):
             self._suite = TaskSuite(self.tasks, tok, chat_template=self.chat[0], chat_system=self.chat[1],
                                     eval=self.eval, kl=self.kl, seed=self.seed, limit=self.limit)
         if self.reference is None:
-            self._ref = copy.deepcopy(model)
+            self._ref = frozen_copy(model)
         else:
             from forgetbench.llm.base_model.load import load_model
 
@@ -162,7 +191,7 @@ class ForgettingCallback(TrainerCallback):
     def _measure(self, model) -> dict:
         was_training = model.training
         try:
-            with rng_kept(), left_padded(self._tok) as tok:
+            with rng_kept(), left_padded(self._tok) as tok, plain_forward(model):
                 acc = {n: r["greedy"] for n, r in self._suite.evaluate(model, tok, shard=False).items()}
                 kl = self._suite.divergences(self._ref, model, tok, None, list(self.tasks), shard=False)
         finally:
@@ -179,6 +208,14 @@ class ForgettingCallback(TrainerCallback):
     # --- several processes, logging ---------------------------------------------------------------
     def _broadcast(self, measure) -> dict:
         """``measure()`` on the main process; its result (or its error) on every process."""
+        t0 = time.perf_counter()
+        try:
+            return self._on_main(measure)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    @staticmethod
+    def _on_main(measure) -> dict:
         st = PartialState()
         if st.num_processes == 1:
             return measure()
@@ -201,10 +238,15 @@ class ForgettingCallback(TrainerCallback):
 
     def _log(self, state, values: dict) -> None:
         """Through ``transformers.Trainer.log`` (the base class's: a TRL trainer's own ``log`` would flush
-        its running metrics early), so into ``state.log_history`` and every reporter."""
+        its running metrics early), so into ``state.log_history`` and every reporter; the trainer's own
+        logging, evaluation and saving of the step go on as they would without it."""
         self._logged_step = state.global_step
         self.history.append({"step": state.global_step, **values})
         if self._trainer is not None:
+            control = self._trainer.control
+            flags = (control.should_log, control.should_evaluate, control.should_save)
             Trainer.log(self._trainer, dict(values))
+            # on_log clears should_log: the trainer's own log of this step (its loss) must still happen
+            control.should_log, control.should_evaluate, control.should_save = flags
         else:
             state.log_history.append({**values, "step": state.global_step})
