@@ -3,10 +3,10 @@ import importlib
 
 from forgetbench.errors import ForgetbenchError
 from forgetbench.plugins.methods import MethodParams, Stage, register_method
-from forgetbench.plugins.registry import register_task
+from forgetbench.plugins.registry import get_task, register_task
 from forgetbench.plugins.task import Task
 
-__all__ = ["Task", "register_task", "MethodParams", "Stage", "register_method", "ForgetbenchError",
+__all__ = ["Task", "register_task", "get_task", "MethodParams", "Stage", "register_method", "ForgetbenchError",
            "load_model", "ForgettingCallback"]
 
 #: Public names of the upper layers, imported on first use (``import forgetbench`` stays light: no torch).
