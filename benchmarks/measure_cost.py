@@ -8,7 +8,7 @@ small random update (relative size ``--step``, a stand-in for two trained stages
 times, back to back on the same load:
 
 - **old**: ``drift_report`` over every matrix with no kept base spectra, and ``lm_kl`` drawing the
-  base's samples afresh and scoring every position (what a stage cost before this benchmark);
+  base's samples afresh (a fresh draws dict each call) and scoring every position (what a stage cost before this benchmark);
 - **new, stage 1**: kept base spectra and base draws start empty, ``drift.svd_matrices`` applies,
   only completion positions are scored;
 - **new, stage 2**: the same learner one stage later — the base's spectra and draws are reused.
@@ -64,7 +64,7 @@ def _measure(learner, task, old, prev, *, fast: bool, svd_matrices, spectra, dra
     keeps = divergence._keeps_logits
     if not fast:
         divergence._keeps_logits = lambda model: False
-    learner.base_draws = draws
+    learner.suite._draws = (learner.base, draws if draws is not None else {})
     t0 = time.perf_counter()
     try:
         d = drift_report(learner.base_parameters(), learner.parameters(), prev, base_spectra=spectra,

@@ -5,6 +5,7 @@
     forgetbench report DIR [DIR ...] [--out OUT]                      # one report over several dirs
     forgetbench tasks [--include_path DIR ...]                        # the registered tasks
     forgetbench show RUN_DIR                                          # one run in the terminal
+    forgetbench measure --base B --model M [--tasks ...] [--out F]    # what fine-tuning B into M forgot
 
 ``accelerate launch forgetbench/run.py …`` keeps working for several processes.
 """
@@ -19,7 +20,8 @@ COMMANDS = {"run": "train and measure the runs of a config (same flags as forget
             "report": "write one report.md over the results.json files of one or more directories",
             "tasks": "list the registered tasks (built-in and plug-ins)",
             "show": "print one run's accuracy matrix and stage lines",
-            "configs": "list the shipped experiments (--config NAME runs one)"}
+            "configs": "list the shipped experiments (--config NAME runs one)",
+            "measure": "accuracy, decline, forgetting events, drift and KL of a model against its base"}
 
 
 def _tasks(argv: list[str]) -> int:
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         width = max(map(len, COMMANDS))
-        print("usage: forgetbench {run,report,tasks,show,configs} ...\n\n" + __doc__.split("\n\n")[0] + "\n\ncommands:\n"
+        print("usage: forgetbench {run,report,tasks,show,configs,measure} ...\n\n" + __doc__.split("\n\n")[0] + "\n\ncommands:\n"
               + "\n".join(f"  {c:<{width}}  {h}" for c, h in COMMANDS.items()))
         if argv and argv[0] not in ("-h", "--help"):
             print(f"forgetbench: error: unknown command {argv[0]!r}", file=sys.stderr)
@@ -94,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         from forgetbench.report import main as report_main
 
         return report_main(rest, prog="forgetbench report")
+    if command == "measure":
+        from forgetbench.llm.measure import main as measure_main
+
+        return measure_main(rest)
     if command == "configs":
         from forgetbench.config.named import describe_configs
 

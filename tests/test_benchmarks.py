@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
-SCRIPTS = ["eval_throughput.py", "overhead.py", "drift_cost.py", "recsys_throughput.py", "sweep_throughput.py"]
+SCRIPTS = ["eval_throughput.py", "overhead.py", "drift_cost.py", "recsys_throughput.py", "sweep_throughput.py",
+           "forgetting_callback.py"]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

@@ -49,3 +49,39 @@ def test_methods_page_holds_the_registrys_table():
     page = (ROOT / "docs" / "methods.md").read_text(encoding="utf-8")
     block = page.split("<!-- methods-table -->")[1].split("<!-- /methods-table -->")[0]
     assert block.strip() == methods_table().strip(), "docs/methods.md: regenerate the methods table from the registry"
+
+
+def readme_block(marker: str) -> str:
+    """The code between ``<!-- marker -->`` and ``<!-- /marker -->`` in README.md, fences dropped."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split(f"<!-- {marker} -->")[1].split(f"<!-- /{marker} -->")[0]
+    return "\n".join(line for line in block.strip().splitlines() if not line.startswith("```")) + "\n"
+
+
+def test_readme_library_example_runs_as_written(tmp_path):
+    """The README's TRL example (≤ 25 lines) runs on the CPU as written: the callback's rows at steps 0, 10,
+    20, 30, 40, and the last one equals ``forgetbench measure`` with the options the README gives."""
+    code = readme_block("library-example")
+    assert len(code.splitlines()) <= 25, "the README's library example keeps to 25 lines"
+    script = tmp_path / "example.py"
+    script.write_text(code + "import json\njson.dump(callback.history, open('history.json', 'w'))\n")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", WANDB_MODE="offline", PYTHONPATH=str(ROOT))
+    p = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    import json
+
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert [h["step"] for h in history] == [0, 10, 20, 30, 40]
+    assert p.stdout.count("{'step': ") == 5  # the printed rows
+    text = README.read_text(encoding="utf-8")
+    command = text.split("`forgetbench measure\n--base")[1].split("`")[0].split()
+    from forgetbench.cli import main
+
+    os.chdir(tmp_path)  # the README's relative out/final
+    try:
+        assert main(["measure", "--base", *command, "--out", "m.json"]) == 0
+    finally:
+        os.chdir(ROOT)
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert history[-1]["forgetting/copy"] == m["accuracy"]["model"]["copy"]
+    assert history[-1]["forgetting/old_task_decline"] == pytest.approx(m["old_task_decline"], abs=1e-12)

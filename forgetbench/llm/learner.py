@@ -16,21 +16,15 @@ from transformers import set_seed
 
 from forgetbench.config.schema import Config
 from forgetbench.loop.console import StageProgress
-from forgetbench.llm.chat import PromptFormat
-from forgetbench.llm.eval.diversity import answer_diversity
-from forgetbench.llm.eval import lm_eval_suite
-from forgetbench.llm.eval.evaluate import evaluate_tasks
-from forgetbench.llm.eval.generation import seeded
+from forgetbench.llm.eval.suite import TaskSuite, load_tasks
 from forgetbench.llm.guards import NanLossGuard
 from forgetbench.llm.lora import add_lora, lora_config, merge_lora, trainable_count
 from forgetbench.llm.base_model.load import load_model_and_tokenizer
 from forgetbench.llm.sharding import gathered_state, unsharded
 from forgetbench.llm.stage_probe import StageProbe
 from forgetbench.llm.teacher_mix import mixed_rows, teacher_kl
-from forgetbench.measures.divergence import lm_kl
 from forgetbench.measures.saturation import past_saturation_summary
 from forgetbench.plugins.methods import Stage, get_method
-from forgetbench.plugins.registry import get_task
 
 
 def run_header(cfg: Config, model_path: str) -> dict:
@@ -59,29 +53,23 @@ class LLMLearner:
             lora_config(cfg.peft)  # a bad peft section fails before the models load
         self.model, self.tokenizer = load_model_and_tokenizer(model_path, dtype=cfg.dtype)
         self.base, _ = load_model_and_tokenizer(model_path, dtype=cfg.dtype)
-        self.fmt = PromptFormat(self.tokenizer, cfg.chat_template, cfg.chat_system)
         self.base.eval().requires_grad_(False)
-        self.base_draws: dict = {}  # the base's KL samples and logits, drawn once per run (lm_kl ``draws``)
         self.start_path = model_path  # the checkpoint the current stage starts from (GRPO's reference)
-        names = list(dict.fromkeys(cfg.tasks + cfg.prior_tasks))
-        self.tasks = {n: get_task(n, **cfg.task_options.get(n, {})) for n in names}
-        self.eval_rows = {n: self.fmt.rows(list(t.load("eval"))) for n, t in self.tasks.items()}
+        # Evaluation, KL and extras: the code the ForgettingCallback and ``forgetbench measure`` use too.
+        self.suite = TaskSuite(load_tasks(cfg.tasks + cfg.prior_tasks, cfg.task_options), self.tokenizer,
+                               chat_template=cfg.chat_template, chat_system=cfg.chat_system, eval=cfg.eval,
+                               kl=cfg.kl, seed=seed)
+        self.fmt, self.tasks, self.eval_rows = self.suite.fmt, self.suite.tasks, self.suite.rows
         self.last_eval: dict = {}
         self.lm_eval = cfg.eval.lm_eval  # lm-eval suites: prior-skill columns lm_eval/<task>
 
     # --- Learner protocol ----------------------------------------------------------------------
     def eval_names(self) -> list[str]:
-        return list(self.tasks) + lm_eval_suite.columns(self.lm_eval)
+        return self.suite.names()
 
     def evaluate(self) -> dict[str, float]:
-        e = self.cfg.eval
-        with seeded(self.seed):  # sampled accuracy: the same seed at every stage
-            self.last_eval = evaluate_tasks(self.model, self.tokenizer,
-                                            {n: (self.tasks[n], self.eval_rows[n]) for n in self.tasks},
-                                            sampled=e.sampled, n_samples=e.n_samples, batch_size=e.batch_size)
-        if self.lm_eval.tasks:  # the model as it is now; vllm reads the stage's checkpoint (start_path)
-            suite = lm_eval_suite.evaluate_suite(self.model, self.tokenizer, self.lm_eval, self.start_path)
-            self.last_eval.update({n: {"greedy": r["accuracy"], "correct": r["correct"]} for n, r in suite.items()})
+        # lm-eval's vllm backend reads the stage's checkpoint (start_path)
+        self.last_eval = self.suite.evaluate(self.model, self.tokenizer, self.start_path)
         return {n: r["greedy"] for n, r in self.last_eval.items()}
 
     def per_example(self) -> dict[str, str]:
@@ -145,31 +133,10 @@ class LLMLearner:
         return dict(self.base.named_parameters())
 
     def divergences(self, task: str, old_tasks: list[str]) -> dict:
-        k = self.cfg.kl
-
-        def kl(name, sample_from="base"):
-            prompts = [r["prompt"] for r in self.eval_rows[name][:k.n_prompts]]
-            return lm_kl(self.base, self.model, self.tokenizer, prompts, n_samples=k.n_samples,
-                         max_new_tokens=self.tasks[name].max_new_tokens, batch_size=k.batch_size,
-                         sample_from=sample_from, seed=self.seed,
-                         draws=self.base_draws if sample_from == "base" else None)
-
-        new = kl(task)
-        old_tasks = [t for t in old_tasks if t in self.tasks]  # the suite's own prompts (not lm_eval/*)
-        old = [kl(t)["mean"] for t in old_tasks]
-        return {"new_task_forward_kl": new["mean"], "new_task_forward_kl_stderr": new["stderr"],
-                "old_task_forward_kl": sum(old) / len(old) if old else None,
-                "old_task_forward_kl_per_task": dict(zip(old_tasks, old)),
-                "new_task_reverse_kl": kl(task, "model")["mean"]}
+        return self.suite.divergences(self.base, self.model, self.tokenizer, task, old_tasks)
 
     def extras(self, task: str) -> dict:
-        sampled = {n: r["sampled"] for n, r in self.last_eval.items() if r.get("sampled") is not None}
-        out = {"sampled_accuracy": sampled} if sampled else {}
-        if self.cfg.eval.diversity_samples:
-            out["new_task_diversity"] = answer_diversity(self.model, self.tokenizer, self.tasks[task],
-                                                         self.eval_rows[task][:self.cfg.kl.n_prompts],
-                                                         self.cfg.eval.diversity_samples, seed=self.seed)
-        return out
+        return self.suite.extras(self.model, self.tokenizer, self.last_eval, task)
 
     def save(self, path: Path) -> None:
         if PartialState().is_main_process:

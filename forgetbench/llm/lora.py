@@ -47,3 +47,36 @@ def merge_lora(peft_model):
 
 def trainable_count(model) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def is_adapter(path) -> bool:
+    """A directory that holds a saved ``peft`` adapter (``adapter_config.json``)."""
+    from pathlib import Path
+
+    return (Path(str(path)).expanduser() / "adapter_config.json").is_file()
+
+
+def adapter_base(path) -> str:
+    """The base model an adapter directory was trained on (its ``base_model_name_or_path``)."""
+    import json
+    from pathlib import Path
+
+    base = json.loads((Path(str(path)).expanduser() / "adapter_config.json").read_text()).get("base_model_name_or_path")
+    if not base:
+        raise ForgetbenchError(f"LoRA adapter {str(path)!r}: adapter_config.json names no base_model_name_or_path")
+    return base
+
+
+def with_adapter(model, path, merge: bool = False):
+    """``model`` with the saved adapter of ``path`` loaded (active, frozen); ``merge``: its delta added to
+    the weights and the plain model returned (what drift and ``forgetbench measure`` see)."""
+    try:
+        from peft import PeftModel
+    except ImportError:
+        raise ForgetbenchError(f"{str(path)!r} is a LoRA adapter; loading it needs the 'peft' package: "
+                               f"pip install peft") from None
+    try:
+        peft_model = PeftModel.from_pretrained(model, str(path))
+    except (OSError, ValueError, RuntimeError) as e:
+        raise ForgetbenchError(f"cannot load the LoRA adapter {str(path)!r}: {str(e).splitlines()[0]}") from e
+    return peft_model.merge_and_unload() if merge else peft_model

@@ -185,7 +185,8 @@ def _sequence_kls(sampler, other, draw: dict, chunk: int) -> list[float]:
 
 @torch.no_grad()
 def lm_kl(base, model, tokenizer, prompts: list[str], *, n_samples: int = 2, max_new_tokens: int = 8,
-          batch_size: int = 64, sample_from: str = "base", seed: int = 0, draws: dict | None = None) -> dict:
+          batch_size: int = 64, sample_from: str = "base", seed: int = 0, shard: bool = True,
+          draws: dict | None = None) -> dict:
     """Sequence-level KL between two causal LMs on ``prompts``, in nats per sequence.
 
     ``sample_from="base"``: forward KL(π0‖π) = E_x E_{y~π0(·|x)} Σ_t KL(π0(·|x,y<t) ‖ π(·|x,y<t))
@@ -198,7 +199,8 @@ def lm_kl(base, model, tokenizer, prompts: list[str], *, n_samples: int = 2, max
     takes ``max(1, batch_size // n_samples)`` prompts at a time. Sampling is seeded with
     ``torch.manual_seed(seed)`` inside ``torch.random.fork_rng`` (the global RNG is left untouched).
     Under ``torch.distributed`` with world size > 1, rank r takes ``prompts[r::world]`` and all ranks
-    return the same pooled numbers (every rank must call this).
+    return the same pooled numbers (every rank must call this); ``shard=False``: this process takes
+    every prompt, with no collective call (the numbers of a single process).
 
     ``draws``: a dict the caller keeps while the *sampler* stays the same (the base, for the forward
     KL, along a whole run): the samples and the sampler's logits are stored in it under the call's
@@ -212,7 +214,7 @@ def lm_kl(base, model, tokenizer, prompts: list[str], *, n_samples: int = 2, max
     if not prompts:
         raise ValueError("lm_kl: no prompts")
     dist = torch.distributed
-    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    world = dist.get_world_size() if shard and dist.is_available() and dist.is_initialized() else 1
     rank = dist.get_rank() if world > 1 else 0
     mine = list(prompts)[rank::world]
     sampler, other = (base, model) if sample_from == "base" else (model, base)

