@@ -158,3 +158,13 @@ def test_the_answer_line_names_the_side_the_interval_excludes():
     flat = [_run("sft", "b0", s, 10, 10, label="s1") for s in range(3)] + \
         [_run("grpo", "b0", s, 10, 10, label="g1") for s in range(3)]
     assert "no difference resolved" in curve_lines(curves(flat, n_boot=50))[0]
+
+
+def test_a_family_some_draws_miss_gives_nan_there_not_a_crash():
+    # an unfinished grid: grpo only on (b0, seed 0); draws of b1 alone have no grpo unit
+    runs = [_run("sft", b, s, 10, 8, label="s1") for b in ("b0", "b1") for s in range(2)]
+    runs += [_run("grpo", "b0", 0, 10, 10, label="g1")]
+    (c,) = curves(runs, n_boot=200)
+    assert c.n_units["grpo"][-1] == 1
+    assert c.at("grpo", 1.0) is None                  # not every base reaches it: not shown
+    assert c.at("sft", 1.0, "decline")[0] == pytest.approx(0.2)

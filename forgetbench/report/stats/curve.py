@@ -128,6 +128,13 @@ def unit_curves(points: dict[tuple, tuple], families: list[str], reference: str,
     return dec, diff
 
 
+def _mean_or_nan(values, groups, size: int) -> np.ndarray:
+    """``nested_mean`` over the drawn groups; NaN everywhere when no drawn unit has the family (a draw
+    of bases / seeds that misses it, in an unfinished grid)."""
+    m = nested_mean(values, groups) if values else np.array([])
+    return m if m.size else np.full(size, np.nan)
+
+
 def curves(runs: list[Run], reference: str = "sft", n_boot: int = 1000, seed: int = 0,
            levels=LEVELS, grid: np.ndarray = GRID) -> list[Curves]:
     """The curves of every trained-task group with two families or more, one of them the reference
@@ -166,8 +173,8 @@ def curves(runs: list[Run], reference: str = "sft", n_boot: int = 1000, seed: in
 
         def statistic(d: Draw) -> np.ndarray:
             dec, diff = unit_curves(scored.points(d), families, ref, grid)
-            rows = [nested_mean(dec[f], d.groups) if dec[f] else np.full(grid.size, np.nan) for f in families]
-            rows += [nested_mean(diff[f], d.groups) if diff[f] else np.full(grid.size, np.nan) for f in others]
+            rows = [_mean_or_nan(dec[f], d.groups, grid.size) for f in families]
+            rows += [_mean_or_nan(diff[f], d.groups, grid.size) for f in others]
             for f, row in zip(others, rows[len(families):]):
                 vals = row[shown[f]] if row.size else row
                 vals = vals[np.isfinite(vals)]
