@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from forgetbench.config.parse import build_dataclass, field_error
 
-METHODS = ("ctr", "next_item", "ips", "onpolicy", "self_sup", "onpolicy_pg", "onpolicy_pos")
+METHODS = ("ctr", "next_item", "ips", "onpolicy", "self_sup", "onpolicy_pg", "onpolicy_pos", "offpolicy_pos")
 SEGMENTS = ("cohort_a", "cohort_b", "cohort_c", "cohort_a_rotated", "cohort_b_rotated", "cohort_c_rotated")
 OBD_SEGMENTS = ("men", "women")      # world: obd — the Open Bandit Dataset's campaigns
 WORLDS = ("synthetic", "obd")
@@ -64,7 +64,12 @@ class RecsysConfig:
     kl_coef: float = 0.0             # onpolicy: + kl_coef * KL(pi || pi_stage_start)
     entropy_bonus: float = 0.0       # onpolicy: - entropy_bonus * H(pi)
     ips_cap: float = 10.0            # importance weight cap
-    ppo_epochs: int = 4              # onpolicy_pg / onpolicy_pos: passes over each round (x epochs_per_round)
+    ppo_epochs: int = 4              # onpolicy_pg / _pos, offpolicy_pos: passes over each round (x epochs_per_round)
+    equal_steps: bool = False        # True: EVERY learner makes epochs_per_round * ppo_epochs passes over
+                                     # each round (same optimizer steps); False (old runs): only the
+                                     # PPO-style learners do, the others epochs_per_round
+    offpolicy_estimator: str = "ips"  # offpolicy_pos: "ips" (mean of weighted terms) | "snips" (self-normalised)
+    offpolicy_topk: bool = True      # offpolicy_pos: the top-K correction lambda_K = K (1 - pi)^(K-1)
     baseline_steps: int = 50         # their learned click baseline: full-batch Adam steps per round
     baseline_lr: float = 0.05
     # --- base policy (shared by every method of a seed) ---------------------------------------
@@ -130,6 +135,8 @@ class RecsysConfig:
                 bad(name, "must be > 0")
         if self.logging_policy not in ("epsilon", "boltzmann"):
             bad("logging_policy", "must be 'epsilon' or 'boltzmann'")
+        if self.offpolicy_estimator not in ("ips", "snips"):
+            bad("offpolicy_estimator", "must be 'ips' or 'snips'")
         if self.onpolicy_reward not in ("sampled", "exact"):
             bad("onpolicy_reward", "must be 'sampled' or 'exact'")
         per_round = self.interactions_per_stage // self.rounds_per_stage
