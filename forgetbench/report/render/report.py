@@ -20,6 +20,7 @@ from forgetbench.report.sections.budget import budget_section
 from forgetbench.report.sections.conjecture import conjecture_section
 from forgetbench.report.sections.curve import curve_section
 from forgetbench.report.sections.events import events_section
+from forgetbench.report.sections.factorial import factorial_section
 from forgetbench.report.sections.format import plural
 from forgetbench.report.sections.headline import answer_lines, verdict_table
 from forgetbench.report.sections.matrices import defects_section, matrix_section
@@ -31,6 +32,7 @@ from forgetbench.report.sections.sweep import sweep_section
 from forgetbench.report.stats.budget import efficiency_rows, has_budget_axis
 from forgetbench.report.stats.conjecture import eligible, points_of
 from forgetbench.report.stats.curve import Curves, curves
+from forgetbench.report.stats.factorial import factorial, factorial_rows
 from forgetbench.report.stats.predictors import predictor_table
 from forgetbench.report.stats.views import Row, experiment_rows
 
@@ -84,9 +86,10 @@ def _experiment_plots(exp: str, runs: list[Run], groups: dict[str, list[Run]], p
 
 
 def experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str, defs: dict[str, str],
-                       regime: list[Row] = ()) -> list[str]:
+                       regime: list[Row] = (), fact: tuple = ((), float("nan"))) -> list[str]:
     """The markdown of one experiment, its figures drawn under ``out_dir/plots`` with ``prefix``;
-    ``regime``: its rows of the regime table (``stats.views``), shown first."""
+    ``regime``: its rows of the regime table (``stats.views``), shown first; ``fact``: its recommender
+    2 x 2 (``stats.factorial``)."""
     groups = group_runs(runs)
     domain = ", ".join(sorted({r.domain for r in runs if r.domain})) or "?"
     lines = [f"## Experiment `{exp or '(unnamed)'}` — domain {domain}, {plural(len(runs), 'run')}", ""]
@@ -102,7 +105,7 @@ def experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str, de
     if answer:
         lines += ["**The answer**", ""] + answer + [""]
     if "recsys" in domain:
-        lines += conjecture_section(runs, out_dir) + \
+        lines += conjecture_section(runs, out_dir) + factorial_section(list(fact[0]), fact[1]) + \
             budget_section(runs, out_dir, _efficiency_image(runs, out_dir, prefix)) + [""]
     lines += curve_section(runs, cs, _curve_images(cs, family_runs, out_dir, prefix)) + spectrum_section(runs)
     lines += predictor_section(runs, table=table)
@@ -152,8 +155,9 @@ def write_report(output_dir: str | os.PathLike, sources: list | None = None) -> 
     for exp, exp_runs in experiments.items():
         prefix = "" if len(experiments) == 1 else f"{slug(exp)}_"
         regime = experiment_rows(exp_runs)
-        answers += [(exp, row) for row in regime]
-        lines += experiment_section(exp, exp_runs, out_dir, prefix, defs, regime) + [""]
+        fact = factorial(exp_runs, out_dir) if any(r.domain == "recsys" for r in exp_runs) else ([], 0.0)
+        answers += [(exp, row) for row in regime + factorial_rows(fact[0])]
+        lines += experiment_section(exp, exp_runs, out_dir, prefix, defs, regime, fact) + [""]
 
     lines += ["## Incomplete runs", ""]
     incomplete = [r for r in runs if not r.complete]

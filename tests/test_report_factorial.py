@@ -1,0 +1,68 @@
+"""The recommender 2 x 2 (report.stats.factorial) and the multiplicity corrections
+(report.stats.multiplicity) on constructed numbers."""
+import numpy as np
+import pytest
+
+from forgetbench.report.stats.factorial import EFFECTS, effects_of, factorial_rows, Effect
+from forgetbench.report.stats.multiplicity import Simultaneous, holm, max_t
+
+
+def test_holm_on_constructed_p_values():
+    # sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04 -> running max 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])          # capped at 1
+    assert holm([0.02]) == pytest.approx([0.02])                  # one comparison: unchanged
+
+
+def test_max_t_widens_with_independent_comparisons_but_not_with_copies():
+    rng = np.random.default_rng(1)
+    one = {s: float(v) for s, v in enumerate(rng.normal(1.0, 1.0, 10))}
+    r1, c1 = max_t([one])
+    r5, c5 = max_t([one] * 5)
+    # five copies of one comparison are one comparison: the same critical value and interval
+    assert c5 == pytest.approx(c1) and r5[0].low == pytest.approx(r1[0].low)
+    assert 1.5 < c1 < 2.5                                         # ~ the 95% normal quantile
+    indep = [{s: float(v) for s, v in enumerate(rng.normal(0.0, 1.0, 10))} for _ in range(5)]
+    _, c_ind = max_t([one] + indep)
+    assert c_ind > c1 + 0.3
+    # the estimate is the plain mean; the interval is estimate +- c se
+    r = r1[0]
+    assert r.estimate == pytest.approx(np.mean(list(one.values())))
+    assert r.high - r.estimate == pytest.approx(r.estimate - r.low)
+
+
+def test_max_t_constant_difference_and_bootstrap_p():
+    const = {s: 0.5 for s in range(6)}
+    zero = {s: 0.0 for s in range(6)}
+    (c, z), _ = max_t([const, zero], n_boot=999)
+    assert (c.low, c.high, c.p) == (0.5, 0.5, pytest.approx(1 / 1000))
+    assert (z.estimate, z.p) == (0.0, 1.0)
+    assert c.p_holm == pytest.approx(2 / 1000) and z.p_holm == 1.0
+    with pytest.raises(ValueError, match="2 shared units"):
+        max_t([{0: 1.0}])
+
+
+def test_effects_of_a_crafted_two_by_two():
+    values = {"ctr": {0: 1.0, 1: 1.0}, "next_item": {0: 3.0, 1: 3.0},          # logs x likelihood: 2, 2
+              "offpolicy_pos": {0: 4.0, 1: 5.0}, "self_sup": {0: 3.0, 1: 4.0},
+              "onpolicy_pos": {0: 7.0, 1: 8.0}}
+    got = dict(effects_of(values))
+    # data: ((3-2) + (7-4)) / 2 = 2, ((4-2) + (8-5)) / 2 = 2.5
+    assert got[EFFECTS[0]] == pytest.approx({0: 2.0, 1: 2.5})
+    # loss: ((4-2) + (7-3)) / 2 = 3, ((5-2) + (8-4)) / 2 = 3.5
+    assert got[EFFECTS[1]] == pytest.approx({0: 3.0, 1: 3.5})
+    # interaction: (7-4) - (3-2) = 2, (8-5) - (4-2) = 1
+    assert got[EFFECTS[2]] == pytest.approx({0: 2.0, 1: 1.0})
+    assert got["ctr − onpolicy_pos"] == {0: -6.0, 1: -7.0}
+    assert len(got) == 3 + 10                                      # 5 learners: 10 pairs
+    # a cell without runs: no effects, the pairs remain
+    no_cell = dict(effects_of({k: v for k, v in values.items() if k != "offpolicy_pos"}))
+    assert not set(EFFECTS) & set(no_cell) and len(no_cell) == 6
+
+
+def test_answer_rows_carry_the_view_and_the_correction():
+    e = Effect("coverage", EFFECTS[0], Simultaneous(0.1, -0.05, 0.25, 0.2, 0.6, 10), "cohort_a → cohort_b")
+    (row,) = factorial_rows([e])
+    assert (row.view, row.measure, row.estimate, row.low, row.high, row.units) == \
+        ("factorial", "coverage", 0.1, -0.05, 0.25, 10)
+    assert row.resampling == "seeds (max-t bootstrap, simultaneous over 1 comparisons)"
