@@ -36,6 +36,9 @@ class RecsysConfig:
     item_bias_std: float = 0.5       # quality / popularity bias b_i ~ N(0, std^2)
     utility_scale: float = 4.0       # u_ui = scale * <t_u, e_i> + b_i, t_u = sum_c p_uc mu_c
     users_per_cohort: int = 1000
+    heldout_users: int = 0           # > 0: each segment is EVALUATED on this many other users of its
+                                     # cohort, never in a training log (synthetic world); 0: on the
+                                     # training users (old runs)
     interest_concentration: float = 0.5   # Dirichlet total mass alpha (small = few strong tastes)
     cohort_b_new_share: float = 0.7  # share of cohort B's Dirichlet base measure on new categories
     cohort_c_concentration: float = 5.0   # cohort C: broad tastes, Dirichlet(this * uniform over all)
@@ -78,6 +81,11 @@ class RecsysConfig:
     warmup_lr: float = 0.03
     init_std: float = 0.1
     user_hidden: int = 0             # policy user tower: 0 = linear, else a tanh MLP of this width
+    policy_dim: int = 0              # interference knob: the policy's embedding dimension; 0 = dim.
+                                     # Below the world's rank (n_categories) no policy fits every
+                                     # cohort's tastes at once, so learning one can cost another
+    replay_rounds: int = 0           # replay window: each round also trains on the previous this
+                                     # many rounds' logs, across stages (recsys_sim.replay)
     # --- evaluation / defects -----------------------------------------------------------------
     random_slates: int = 64          # slates per user for the random-policy CTR estimate
     minor_interest: float = 0.1      # a minor interest: not the top category, share >= this
@@ -126,7 +134,7 @@ class RecsysConfig:
                 bad(name, "must be in [0, 1]")
         for name in ("item_noise", "item_bias_std", "feature_noise", "position_bias", "kl_coef",
                      "entropy_bonus", "clip_eps", "init_std", "warmup_interactions", "user_hidden",
-                     "num_threads"):
+                     "num_threads", "heldout_users", "policy_dim", "replay_rounds"):
             if getattr(self, name) < 0:
                 bad(name, "must be >= 0")
         for name in ("interest_concentration", "cohort_c_concentration", "logging_temperature", "ips_cap", "utility_scale",
@@ -151,6 +159,8 @@ class RecsysConfig:
         known = OBD_SEGMENTS if self.world == "obd" else SEGMENTS
         if not self.stages or any(s.split("@")[0] not in known for s in self.stages):
             bad("stages", f"must be a non-empty list of segments from {known} (world {self.world!r})")
+        if self.world == "obd" and self.heldout_users:
+            bad("heldout_users", "must be 0 in the OBD world (its users are the logged contexts)")
         if self.world == "obd" and self.slate_size != 3:
             bad("slate_size", "must be 3 in the OBD world (its slates have 3 positions)")
 

@@ -36,6 +36,7 @@ from recsys_sim.config import RecsysConfig
 from recsys_sim.defects import entropy
 from recsys_sim.env import RecsysEnv, Segment
 from recsys_sim.policy import PolicyModel, slate_log_prob
+from recsys_sim.replay import ReplayWindow
 from recsys_sim.rollouts import Logged
 
 
@@ -136,9 +137,11 @@ def passes_per_round(cfg: RecsysConfig, method: str) -> int:
 
 def train_stage(model: PolicyModel, env: RecsysEnv, seg: Segment, method: str,
                 available: torch.Tensor, generator: torch.Generator,
-                critic: policy_gradient.ClickBaseline | None = None) -> dict:
+                critic: policy_gradient.ClickBaseline | None = None, replay: ReplayWindow | None = None) -> dict:
     """Run one stage of ``method`` on segment ``seg``; returns training stats. ``critic``: the
-    learned click baseline of ``onpolicy_pg`` / ``onpolicy_pos`` (kept by the learner)."""
+    learned click baseline of the PPO-style learners (kept by the learner); ``replay``: the
+    learner's replay window (``replay_rounds``)."""
+    replay = replay or ReplayWindow(0)
     cfg: RecsysConfig = env.cfg
     opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rates[method])
     ctx: dict = {"ref": copy.deepcopy(model).requires_grad_(False)
@@ -147,17 +150,20 @@ def train_stage(model: PolicyModel, env: RecsysEnv, seg: Segment, method: str,
     unit = cfg.group_size if method == "onpolicy" else 1      # interactions per data row
     rows_per_step = max(1, cfg.batch_size // unit)
     epochs = passes_per_round(cfg, method)
-    steps, clicks, shown, losses = 0, 0.0, 0, []
+    steps, clicks, shown, rows, losses = 0, 0.0, 0, 0, []
     for _ in range(cfg.rounds_per_stage):
         data = _collect(method, critic, model, env, seg, available, per_round, generator)
         if method == "ctr" and "offset" not in ctx:
             ctx["offset"] = ctr_offset(model, seg, data)
         clicks += float((data.clicks >= 0).sum())
         shown += data.n_interactions
+        table, train = replay.train_set(seg.name, seg.features, data)
+        replay.push(seg.name, seg.features, data)
+        rows += len(train)
         for _ in range(epochs):
-            order = torch.randperm(len(data), generator=generator)
+            order = torch.randperm(len(train), generator=generator)
             for idx in order.split(rows_per_step):
-                loss = LOSSES[method](model, seg, data.take(idx), cfg, available, ctx)
+                loss = LOSSES[method](model, table, train.take(idx), cfg, available, ctx)
                 if loss is None:
                     continue
                 opt.zero_grad(set_to_none=True)
@@ -166,7 +172,7 @@ def train_stage(model: PolicyModel, env: RecsysEnv, seg: Segment, method: str,
                 steps += 1
                 losses.append(float(loss.detach()))
     return {"interactions": shown, "logged_ctr": clicks / max(shown, 1), "steps": steps,
-            "passes_per_round": epochs, "equal_steps": cfg.equal_steps,
+            "passes_per_round": epochs, "equal_steps": cfg.equal_steps, "rows_trained": rows,
             "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None}
 
 

@@ -1,0 +1,88 @@
+"""The world where forgetting can happen (recsys_sim): held-out evaluation users, the interference
+knob (``policy_dim``), the replay window, and stored runs' worlds unchanged by the new knobs."""
+import pytest
+import torch
+
+from recsys_sim.learner import make_learner
+from recsys_sim.replay import ReplayWindow, join
+from recsys_sim.rollouts import Logged
+
+SMALL = dict(n_categories=4, new_categories=1, items_per_category=10, dim=8, users_per_cohort=200,
+             interactions_per_stage=2048, rounds_per_stage=4, batch_size=256, warmup_interactions=0,
+             random_slates=16, max_pair_users=100, num_threads=0)
+
+
+@pytest.mark.parametrize("method", ["ctr", "onpolicy", "offpolicy_pos"])
+def test_held_out_users_never_appear_in_training_logs(method):
+    learner = make_learner(dict(SMALL, heldout_users=150), method, 0)
+    env = learner.env
+    seen = []
+    real = env.sample_clicks
+
+    def spy(seg, slates, generator, users=None):
+        seen.append((seg, users))
+        return real(seg, slates, generator, users)
+
+    env.sample_clicks = spy
+    learner.train_stage("cohort_a", 1)
+    train, held = env.segment("cohort_a"), env.eval_segment("cohort_a")
+    assert seen and all(s is train for s, _ in seen)              # every logged click: training users
+    assert max(int(u.max()) for _, u in seen) < train.n_users == 200
+    assert held.n_users == 150 and held.name == "cohort_a#heldout"
+    # no held-out user is a training user (distinct draws of features and tastes)
+    assert torch.cdist(held.features, train.features).min() > 1e-6
+    # evaluation reads the held-out users: CTR of the greedy slates on them / their oracle
+    want = float(env.slate_ctr(held, learner.greedy("cohort_a")).mean()) / env.oracle_ctr(held, learner.available)
+    assert learner.evaluate()["cohort_a"] == pytest.approx(min(1.0, want))
+
+
+def test_without_held_out_users_the_world_is_the_old_one():
+    a = make_learner(SMALL, "ctr", 0).env
+    b = make_learner(dict(SMALL, heldout_users=50, policy_dim=2, replay_rounds=3), "ctr", 0).env
+    for name in ("cohort_a", "cohort_b", "cohort_c"):
+        assert a.eval_segment(name) is a.segment(name)
+        assert torch.equal(a.segment(name).utility, b.segment(name).utility)
+        assert torch.equal(a.segment(name).features, b.segment(name).features)
+
+
+def test_policy_dim_sets_the_policy_embedding_width():
+    learner = make_learner(dict(SMALL, policy_dim=2), "ctr", 0)
+    assert learner.model.item_emb.shape == (40, 2) and learner.model.user_tower[0].weight.shape == (2, 4)
+    assert make_learner(SMALL, "ctr", 0).model.item_emb.shape == (40, 8)
+
+
+def test_replay_joins_rounds_with_offset_users():
+    f1, f2 = torch.zeros(3, 2), torch.ones(2, 2)
+    d1 = Logged(torch.tensor([0, 2]), torch.tensor([[1, 2], [3, 4]]), torch.tensor([0, -1]))
+    d2 = Logged(torch.tensor([1]), torch.tensor([[5, 6]]), torch.tensor([1]))
+    table, d = join([("a", f1, d1), ("b", f2, d2)])
+    assert d.users.tolist() == [0, 2, 4] and d.slates.tolist() == [[1, 2], [3, 4], [5, 6]]
+    assert table.features[d.users].tolist() == [[0, 0], [0, 0], [1, 1]]
+    w = ReplayWindow(1)
+    w.push("a", f1, d1)
+    w.push("b", f2, d2)                                            # keeps only the last round
+    _, rows = w.train_set("c", f1, d1)
+    assert len(rows) == 3 and rows.users.tolist() == [1, 2, 4]
+
+
+def test_replay_window_trains_on_the_previous_rounds_across_stages():
+    learner = make_learner(dict(SMALL, replay_rounds=2), "next_item", 0)
+    first = learner.train_stage("cohort_a", 1)
+    second = learner.train_stage("cohort_b", 2)
+    # 4 rounds of 512 rows: round 1 alone, then + 1, then + 2 rounds -> 512 * (1 + 2 + 3 + 3)
+    assert first["rows_trained"] == 512 * 9
+    # stage 2 starts with the window full of cohort A's last two rounds: 512 * (3 + 3 + 3 + 3)
+    assert second["rows_trained"] == 512 * 12 and second["interactions"] == 2048
+
+
+def test_a_resumed_learner_keeps_its_replay_window(tmp_path):
+    cfg = dict(SMALL, replay_rounds=2)
+    first = make_learner(cfg, "next_item", 0)
+    first.train_stage("cohort_a", 1)
+    first.save(tmp_path)
+    resumed = make_learner(cfg, "next_item", 0)
+    resumed.load(tmp_path)
+    resumed.trained = list(first.trained)
+    assert [n for n, _, _ in resumed.replay.past] == ["cohort_a", "cohort_a"]
+    a, b = first.train_stage("cohort_b", 2), resumed.train_stage("cohort_b", 2)
+    assert a == b and all(torch.equal(x, y) for x, y in zip(first.model.parameters(), resumed.model.parameters()))
