@@ -145,17 +145,9 @@ class RecsysLearner:
         env, cfg, avail = self.env, self.cfg, self.available
         seg = self._eval(task)
         slates = env.oracle_slates(seg, avail) if oracle else self.greedy(task)
-        organic = env.organic_choice(seg, avail)
-        cat = env.item_category
-        out = {
-            "exposure_gini": defects.exposure_gini(slates, avail),
-            "coverage": defects.coverage(slates, avail),
-            "intra_list_diversity": defects.intra_list_diversity(slates, env.item_emb),
-            "popularity_lift": defects.popularity_lift(slates, organic.mean(0), organic),
-            "calibration_kl": defects.calibration_kl(seg.interests, slates, cat, cfg.calibration_alpha),
-            "homogenization": defects.homogenization(slates, env.n_items, cfg.max_pair_users),
-            "longtail_retention": defects.longtail_retention(seg.interests, slates, cat, cfg.minor_interest),
-        }
+        out = defects.slate_defects(slates, avail, env.item_emb, env.organic_choice(seg, avail), seg.interests,
+                                    env.item_category, cfg.calibration_alpha, cfg.max_pair_users,
+                                    cfg.minor_interest)
         if not oracle:
             probs = torch.softmax(self.model.scores(seg.features)[:, avail], -1)
             out["entropy"] = float(defects.entropy(probs).mean())
@@ -166,8 +158,9 @@ class RecsysLearner:
         stage's users; per segment ``random_ratio``, exact ``ctr`` and ``oracle_ctr``; in the OBD
         world also ``click_model`` (the fit and its cross-validated log-loss)."""
         world = {"click_model": self.env.click_model_summary()} if self.cfg.world == "obd" else {}
-        return {**world, "defects": self.defects(task),
-                "defects_oracle": self.defects(task, oracle=True),
+        policy, oracle = self.defects(task), self.defects(task, oracle=True)
+        return {**world, "defects": {**policy, **defects.excess_over_oracle(policy, oracle)},
+                "defects_oracle": oracle,
                 "random_ratio": self.random_ratio(),
                 "ctr": {n: self.ctr(n) for n in self._names},
                 "oracle_ctr": {n: self.oracle_ctr(n) for n in self._names}}

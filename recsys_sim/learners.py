@@ -33,7 +33,7 @@ import torch
 from forgetbench.measures.divergence import categorical_kl
 from recsys_sim import off_policy_gradient, policy_gradient, rollouts
 from recsys_sim.config import RecsysConfig
-from recsys_sim.defects import entropy
+from recsys_sim.defects import entropy, top_category_share
 from recsys_sim.env import RecsysEnv, Segment
 from recsys_sim.policy import PolicyModel, slate_log_prob
 from recsys_sim.replay import ReplayWindow
@@ -128,6 +128,14 @@ def _collect(method: str, critic, model, env, seg, available, n, generator) -> L
     return COLLECT[method](model, env, seg, available, n, generator)
 
 
+def _top_share(env: RecsysEnv, seg: Segment, data: Logged) -> float:
+    """The filter bubble of a round's shown slates: ``defects.top_category_share`` over its interactions."""
+    slates = data.slates
+    users = data.users.view(-1, *([1] * (slates.dim() - 2))).expand(slates.shape[:-1]).reshape(-1)
+    return round(top_category_share(seg.interests[users], slates.reshape(-1, slates.shape[-1]),
+                                    env.item_category), 6)
+
+
 def passes_per_round(cfg: RecsysConfig, method: str) -> int:
     """Passes over each round's interactions: ``epochs_per_round * ppo_epochs`` for every learner
     with ``equal_steps`` (the same optimizer steps per stage), else only for the PPO-style ones."""
@@ -150,13 +158,14 @@ def train_stage(model: PolicyModel, env: RecsysEnv, seg: Segment, method: str,
     unit = cfg.group_size if method == "onpolicy" else 1      # interactions per data row
     rows_per_step = max(1, cfg.batch_size // unit)
     epochs = passes_per_round(cfg, method)
-    steps, clicks, shown, rows, losses = 0, 0.0, 0, 0, []
+    steps, clicks, shown, rows, losses, bubble = 0, 0.0, 0, 0, [], []
     for _ in range(cfg.rounds_per_stage):
         data = _collect(method, critic, model, env, seg, available, per_round, generator)
         if method == "ctr" and "offset" not in ctx:
             ctx["offset"] = ctr_offset(model, seg, data)
         clicks += float((data.clicks >= 0).sum())
         shown += data.n_interactions
+        bubble.append(_top_share(env, seg, data))
         table, train = replay.train_set(seg.name, seg.features, data)
         replay.push(seg.name, seg.features, data)
         rows += len(train)
@@ -173,6 +182,7 @@ def train_stage(model: PolicyModel, env: RecsysEnv, seg: Segment, method: str,
                 losses.append(float(loss.detach()))
     return {"interactions": shown, "logged_ctr": clicks / max(shown, 1), "steps": steps,
             "passes_per_round": epochs, "equal_steps": cfg.equal_steps, "rows_trained": rows,
+            "top_category_share_rounds": bubble,
             "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None}
 
 

@@ -50,7 +50,10 @@ def test_protocol_outputs_and_catalogue_growth():
     ex = learner.extras("cohort_b")
     d = ex["defects"]
     assert set(d) == {"exposure_gini", "coverage", "intra_list_diversity", "popularity_lift",
-                      "calibration_kl", "homogenization", "longtail_retention", "entropy"}
+                      "calibration_kl", "homogenization", "longtail_retention", "entropy", "top_category_share",
+                      "excess_popularity_lift", "excess_coverage", "excess_exposure_gini"}
+    o = ex["defects_oracle"]
+    assert d["excess_coverage"] == pytest.approx(d["coverage"] - o["coverage"])
     assert 0 <= d["exposure_gini"] <= 1 and 0 < d["coverage"] <= 1
     assert set(ex["random_ratio"]) == set(names)
     assert all(0 < r < 1 for r in ex["random_ratio"].values())

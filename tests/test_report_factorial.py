@@ -66,3 +66,22 @@ def test_answer_rows_carry_the_view_and_the_correction():
     assert (row.view, row.measure, row.estimate, row.low, row.high, row.units) == \
         ("factorial", "coverage", 0.1, -0.05, 0.25, 10)
     assert row.resampling == "seeds (max-t bootstrap, simultaneous over 1 comparisons)"
+
+
+def test_derived_readings_of_a_crafted_run(tmp_path):
+    from forgetbench.report.runs.readings import metric_value
+    from forgetbench.report.runs.run import Run
+
+    data = {"domain": "recsys", "method": "ctr", "seed": 0, "stages": ["base", "a", "b", "a@2"],
+            "tasks": ["a", "b"], "complete": True,
+            "accuracy": [[0.5, 0.5], [0.9, 0.6], [0.7, 0.9], [0.95, 0.8]],
+            "train_stats": [{"interactions": 100, "logged_ctr": 0.2}, {"interactions": 300, "logged_ctr": 0.6}],
+            "extras": [{"defects": {"coverage": 0.4}, "defects_oracle": {"coverage": 0.5}},
+                       {"defects": {"coverage": 0.3}, "defects_oracle": {"coverage": 0.35}}]}
+    r = Run(tmp_path / "results.json", data)
+    # declines: stage 2 a 0.9 - 0.7 = 0.2; stage 3 b 0.9 - 0.8 = 0.1
+    assert metric_value(r, "mean_old_cohort_decline") == pytest.approx(0.15)
+    assert metric_value(r, "max_old_cohort_decline") == pytest.approx(0.2)
+    assert metric_value(r, "cumulative_ctr") == pytest.approx((20 + 180) / 400)
+    assert metric_value(r, "excess_coverage") == pytest.approx(-0.05)     # the final stage's
+    assert metric_value(r, "excess_exposure_gini") is None
