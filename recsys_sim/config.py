@@ -46,6 +46,9 @@ class RecsysConfig:
     rotation_shift: int = 1          # rotated interests: roll over the base categories by this
     rotation_strength: float = 1.0   # p' = (1 - s) p + s roll(p)
     rotate_features: bool = False    # False: concept drift (same features, new tastes)
+    popularity_feedback: float = 0.0  # dynamics (recsys_sim.dynamics): utility gain per unit of excess
+                                     # exposure share after each round (rich get richer); 0 = off
+    boredom: float = 0.0             # dynamics: utility a training user loses for an item per showing
     # --- click model -----------------------------------------------------------------------
     slate_size: int = 5              # K
     position_bias: float = 1.0       # b_p = -position_bias * log2(1 + p), p = 0..K-1
@@ -134,7 +137,8 @@ class RecsysConfig:
                 bad(name, "must be in [0, 1]")
         for name in ("item_noise", "item_bias_std", "feature_noise", "position_bias", "kl_coef",
                      "entropy_bonus", "clip_eps", "init_std", "warmup_interactions", "user_hidden",
-                     "num_threads", "heldout_users", "policy_dim", "replay_rounds"):
+                     "num_threads", "heldout_users", "policy_dim", "replay_rounds", "popularity_feedback",
+                     "boredom"):
             if getattr(self, name) < 0:
                 bad(name, "must be >= 0")
         for name in ("interest_concentration", "cohort_c_concentration", "logging_temperature", "ips_cap", "utility_scale",
@@ -159,6 +163,8 @@ class RecsysConfig:
         known = OBD_SEGMENTS if self.world == "obd" else SEGMENTS
         if not self.stages or any(s.split("@")[0] not in known for s in self.stages):
             bad("stages", f"must be a non-empty list of segments from {known} (world {self.world!r})")
+        if self.world == "obd" and (self.popularity_feedback or self.boredom):
+            bad("popularity_feedback" if self.popularity_feedback else "boredom", "must be 0 in the OBD world")
         if self.world == "obd" and self.heldout_users:
             bad("heldout_users", "must be 0 in the OBD world (its users are the logged contexts)")
         if self.world == "obd" and self.slate_size != 3:

@@ -27,7 +27,7 @@ import torch
 
 from forgetbench.errors import ForgetbenchError
 from forgetbench.measures.divergence import categorical_kl, categorical_reverse_kl, total_variation
-from recsys_sim import defects, learners
+from recsys_sim import defects, dynamics, learners
 from recsys_sim.policy_gradient import ClickBaseline
 from recsys_sim.config import METHODS, RecsysConfig
 from recsys_sim.env import segment_name
@@ -172,7 +172,8 @@ class RecsysLearner:
                     "model": self.model.state_dict(), "base": self.base.state_dict(),
                     "trained": list(self.trained), "generator": self.generator.get_state(),
                     "critic": self.critic.state_dict(), "critic_fitted": self.critic.fitted,
-                    **({"replay": self.replay.state()} if self.cfg.replay_rounds else {})},
+                    **({"replay": self.replay.state()} if self.cfg.replay_rounds else {}),
+                    **({"world": dynamics.state(self.env)} if dynamics.active(self.cfg) else {})},
                    path / CHECKPOINT)
 
     def load(self, path: Path) -> None:
@@ -190,6 +191,8 @@ class RecsysLearner:
         self.critic.fitted = state["critic_fitted"]
         self.generator.set_state(state["generator"])
         self.replay.load(state.get("replay", []), lambda n: self.env.segment(n).features)
+        dynamics.load(self.env, state.get("world", {}),
+                      lambda n: self.env.eval_segment(n[:-8]) if n.endswith("#heldout") else self.env.segment(n))
 
 
 def make_learner(section: dict | None, method: str, seed: int) -> RecsysLearner:

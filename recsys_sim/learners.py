@@ -31,7 +31,7 @@ from typing import Callable
 import torch
 
 from forgetbench.measures.divergence import categorical_kl
-from recsys_sim import off_policy_gradient, policy_gradient, rollouts
+from recsys_sim import dynamics, off_policy_gradient, policy_gradient, rollouts
 from recsys_sim.config import RecsysConfig
 from recsys_sim.defects import entropy, top_category_share
 from recsys_sim.env import RecsysEnv, Segment
@@ -166,6 +166,7 @@ def train_stage(model: PolicyModel, env: RecsysEnv, seg: Segment, method: str,
         clicks += float((data.clicks >= 0).sum())
         shown += data.n_interactions
         bubble.append(_top_share(env, seg, data))
+        dynamics.feedback(env, seg, data, available)
         table, train = replay.train_set(seg.name, seg.features, data)
         replay.push(seg.name, seg.features, data)
         rows += len(train)

@@ -86,3 +86,37 @@ def test_a_resumed_learner_keeps_its_replay_window(tmp_path):
     assert [n for n, _, _ in resumed.replay.past] == ["cohort_a", "cohort_a"]
     a, b = first.train_stage("cohort_b", 2), resumed.train_stage("cohort_b", 2)
     assert a == b and all(torch.equal(x, y) for x, y in zip(first.model.parameters(), resumed.model.parameters()))
+
+
+def test_exposure_driven_popularity_and_boredom_by_hand():
+    from recsys_sim import dynamics
+
+    learner = make_learner(dict(SMALL, popularity_feedback=0.5, boredom=0.2, heldout_users=10), "ctr", 0)
+    env, avail = learner.env, torch.ones(40, dtype=torch.bool)
+    a = env.segment("cohort_a")
+    before_a, before_b = a.utility.clone(), env.segment("cohort_b").utility.clone()
+    held = env.eval_segment("cohort_c").utility.clone()
+    d = Logged(torch.tensor([3, 3]), torch.tensor([[0, 1], [0, 2]]), torch.tensor([-1, -1]))
+    dynamics.feedback(env, a, d, avail)
+    # shares: item 0 2/4, items 1 and 2 1/4, the rest 0; delta = 0.5 (share - 1/40)
+    delta = torch.full((40,), -0.5 / 40)
+    delta[0], delta[1], delta[2] = 0.5 * (0.5 - 1 / 40), 0.5 * (0.25 - 1 / 40), 0.5 * (0.25 - 1 / 40)
+    assert torch.allclose(env.segment("cohort_b").utility - before_b, delta.expand(200, 40), atol=1e-6)
+    assert torch.allclose(env.eval_segment("cohort_c").utility - held, delta.expand(10, 40), atol=1e-6)
+    # boredom: user 3 of cohort A saw item 0 twice, items 1 and 2 once
+    bored = torch.zeros(200, 40)
+    bored[3, 0], bored[3, 1], bored[3, 2] = -0.4, -0.2, -0.2
+    assert torch.allclose(a.utility - before_a, delta.expand(200, 40) + bored, atol=1e-6)
+
+
+def test_dynamics_are_saved_with_the_learner(tmp_path):
+    cfg = dict(SMALL, popularity_feedback=0.5, boredom=0.1)
+    first = make_learner(cfg, "ctr", 0)
+    first.train_stage("cohort_a", 1)
+    first.save(tmp_path)
+    resumed = make_learner(cfg, "ctr", 0)
+    resumed.load(tmp_path)
+    for name in ("cohort_a", "cohort_b"):
+        assert torch.equal(first.env.segment(name).utility, resumed.env.segment(name).utility)
+    assert resumed.evaluate() == first.evaluate()
+    assert not torch.equal(first.env.segment("cohort_b").utility, make_learner(SMALL, "ctr", 0).env.segment("cohort_b").utility)
