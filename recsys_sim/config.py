@@ -90,6 +90,10 @@ class RecsysConfig:
     replay_rounds: int = 0           # replay window: each round also trains on the previous this
                                      # many rounds' logs, across stages (recsys_sim.replay)
     # --- evaluation / defects -----------------------------------------------------------------
+    oracle_catalogue: str = "current"   # "current": a row's oracle uses the catalogue of that row (old
+                                     # runs; a segment whose items are not out yet is scored on what
+                                     # exists); "own": the catalogue once the segment's items exist
+                                     # (base and pre-stage rows then show what users lack)
     random_slates: int = 64          # slates per user for the random-policy CTR estimate
     minor_interest: float = 0.1      # a minor interest: not the top category, share >= this
     calibration_alpha: float = 0.01
@@ -147,6 +151,8 @@ class RecsysConfig:
                 bad(name, "must be > 0")
         if self.logging_policy not in ("epsilon", "boltzmann"):
             bad("logging_policy", "must be 'epsilon' or 'boltzmann'")
+        if self.oracle_catalogue not in ("current", "own"):
+            bad("oracle_catalogue", "must be 'current' or 'own'")
         if self.offpolicy_estimator not in ("ips", "snips"):
             bad("offpolicy_estimator", "must be 'ips' or 'snips'")
         if self.onpolicy_reward not in ("sampled", "exact"):

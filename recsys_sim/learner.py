@@ -93,8 +93,15 @@ class RecsysLearner:
         """Exact mean CTR of the greedy slates on a segment's evaluation users."""
         return float(self.env.slate_ctr(self._eval(task), self.greedy(task)).mean())
 
+    def oracle_catalogue(self, task: str) -> torch.Tensor:
+        """The catalogue a segment's oracle picks from: the current one, or (``oracle_catalogue: own``)
+        the current one plus the segment's own categories (what exists once it is trained)."""
+        if self.cfg.oracle_catalogue == "own":
+            return self.env.available_items(self.trained + [segment_name(task)])
+        return self.available
+
     def oracle_ctr(self, task: str) -> float:
-        return self.env.oracle_ctr(self._eval(task), self.available)
+        return self.env.oracle_ctr(self._eval(task), self.oracle_catalogue(task))
 
     def evaluate(self) -> dict[str, float]:
         return {n: min(1.0, self.ctr(n) / self.oracle_ctr(n)) for n in self._names}
