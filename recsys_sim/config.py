@@ -13,7 +13,8 @@ from typing import Any, Mapping
 from forgetbench.config.parse import build_dataclass, field_error
 
 METHODS = ("ctr", "next_item", "ips", "onpolicy", "self_sup", "onpolicy_pg", "onpolicy_pos", "offpolicy_pos")
-SEGMENTS = ("cohort_a", "cohort_b", "cohort_c", "cohort_a_rotated", "cohort_b_rotated", "cohort_c_rotated")
+SEGMENTS = ("cohort_a", "cohort_b", "cohort_c", "cohort_a_rotated", "cohort_b_rotated", "cohort_c_rotated",
+            "cohort_d")
 OBD_SEGMENTS = ("men", "women")      # world: obd — the Open Bandit Dataset's campaigns
 WORLDS = ("synthetic", "obd")
 

@@ -13,6 +13,10 @@
   so item quality b_i weighs more than taste — a mainstream audience).
 - Cohorts are fixed once drawn: a later stage never changes an earlier cohort's users or tastes, so
   a decline on an old cohort is forgetting.
+- Cohort D (conflicting tastes): OTHER users drawn as cohort A's are (same features' law) whose
+  tastes are A's rotation (below) of their interests: a policy cannot serve A and D at once from the
+  features, so learning one costs the other — interference that each cohort alone does not have.
+  Not superseding anything (its own users); ``cohort_d`` is a segment of its own.
 - Segment ``<cohort>_rotated``: the same users with interests rolled over the base categories,
   p' = (1 - s) p + s roll(p, shift). Features stay the old ones (concept drift: same users, new
   tastes) unless ``rotate_features`` (then x = p' + the same noise: a covariate shift). Training a
@@ -81,6 +85,7 @@ class RecsysEnv:
         self._cohorts = {c: self._draw_cohort(rng, c) for c in ("a", "b")}
         # drawn after A and B from a generator of its own, so adding it changed neither of them
         self._cohorts["c"] = self._draw_cohort(np.random.default_rng([seed, 1234, 3]), "c")
+        self._cohorts["d"] = self._draw_cohort(np.random.default_rng([seed, 1234, 4]), "d")   # idem
         self._segments: dict[str, Segment] = {}
         self._random_ctr: dict[tuple, float] = {}
 
@@ -129,7 +134,7 @@ class RecsysEnv:
         key = name + "#heldout"
         if key not in self._segments:
             cohort = name[7]
-            rng = np.random.default_rng([self.seed, 1234, 50 + "abc".index(cohort)])
+            rng = np.random.default_rng([self.seed, 1234, 50 + "abcd".index(cohort)])
             self._segments[key] = self._make_segment(name, *self._draw_cohort(rng, cohort, self.cfg.heldout_users),
                                                      label=key)
         return self._segments[key]
@@ -137,12 +142,13 @@ class RecsysEnv:
     def _make_segment(self, name: str, p: np.ndarray, eps: np.ndarray, label: str | None = None) -> Segment:
         cfg = self.cfg
         base_p = p
-        if name.endswith("_rotated"):
+        rotated = name.endswith("_rotated") or name == "cohort_d"
+        if rotated:
             cb = cfg.base_categories
             p = p.copy()
             p[:, :cb] = ((1 - cfg.rotation_strength) * p[:, :cb]
                          + cfg.rotation_strength * np.roll(p[:, :cb], cfg.rotation_shift, axis=1))
-        feat_p = p if (not name.endswith("_rotated") or cfg.rotate_features) else base_p
+        feat_p = p if (not rotated or cfg.rotate_features) else base_p
         interests = torch.tensor(p, dtype=torch.float32)
         taste = interests @ self.centres
         return Segment(

@@ -134,3 +134,16 @@ def test_oracle_catalogue_own_scores_pre_stage_rows_against_the_segments_catalog
     # measured (seed 0): 0.195 against the own catalogue, 0.468 against the current one
     assert own.evaluate()["cohort_b"] < cur.evaluate()["cohort_b"] - 0.2
     assert own.evaluate()["cohort_a"] == cur.evaluate()["cohort_a"]     # A's categories all exist
+
+
+def test_cohort_d_has_a_like_features_and_rotated_tastes():
+    import numpy as np
+
+    env = make_learner(SMALL, "ctr", 0).env
+    d = env.segment("cohort_d")
+    p, eps = env._cohorts["d"]
+    rolled = np.roll(p[:, :3], 1, axis=1)                        # 3 base categories, shift 1, strength 1
+    assert torch.allclose(d.interests[:, :3], torch.tensor(rolled, dtype=torch.float32))
+    assert torch.allclose(d.features, torch.tensor(p + eps, dtype=torch.float32))   # features: unrotated
+    assert d.categories.tolist() == env.segment("cohort_a").categories.tolist() == [True, True, True, False]
+    assert env.supersedes(["cohort_a", "cohort_d"]) == {}         # its own users: forgetting, not adaptation
