@@ -85,3 +85,29 @@ def test_derived_readings_of_a_crafted_run(tmp_path):
     assert metric_value(r, "cumulative_ctr") == pytest.approx((20 + 180) / 400)
     assert metric_value(r, "excess_coverage") == pytest.approx(-0.05)     # the final stage's
     assert metric_value(r, "excess_exposure_gini") is None
+
+
+def test_the_report_writes_the_two_by_two_and_its_answer_rows(tmp_path):
+    import json
+
+    from forgetbench.report import write_report
+
+    # crafted coverage per learner (seeds 0..3 add 0.01 s): the data effect is +0.2 by construction
+    cov = {"ctr": 0.3, "next_item": 0.5, "offpolicy_pos": 0.6, "self_sup": 0.6, "onpolicy_pos": 0.8}
+    for m, c in cov.items():
+        for s in range(4):
+            d = {"experiment": "f", "domain": "recsys", "method": m, "seed": s, "family": m, "label": "",
+                 "config": {"recsys": {"stages": ["cohort_a", "cohort_b"]}}, "stages": ["base", "cohort_a", "cohort_b"],
+                 "tasks": ["cohort_a", "cohort_b"], "complete": True,
+                 "accuracy": [[0.5, 0.5], [0.9, 0.6], [0.8, 0.9]], "metrics": {"old_task_decline": [None, 0.1]},
+                 "defects": [{"coverage": c}, {"coverage": c + 0.01 * s}]}
+            (tmp_path / m / f"seed{s}").mkdir(parents=True)
+            (tmp_path / m / f"seed{s}" / "results.json").write_text(json.dumps(d))
+    md = write_report(tmp_path).read_text()
+    assert "### The 2 × 2: data × loss" in md
+    rows = [r for r in json.loads((tmp_path / "answer.json").read_text()) if r["view"] == "factorial"]
+    data = [r for r in rows if r["measure"] == "coverage" and r["comparison"] == EFFECTS[0]]
+    # ((0.6 - 0.4) + (0.8 - 0.6)) / 2 = 0.2 in every seed: a point interval
+    assert len(data) == 1 and data[0]["estimate"] == pytest.approx(0.2)
+    assert data[0]["low"] == pytest.approx(0.2) and data[0]["units"] == 4
+    assert {r["experiment"] for r in rows} == {"f"} and data[0]["trained"] == "cohort_a → cohort_b"
