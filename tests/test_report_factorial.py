@@ -111,3 +111,14 @@ def test_the_report_writes_the_two_by_two_and_its_answer_rows(tmp_path):
     assert len(data) == 1 and data[0]["estimate"] == pytest.approx(0.2)
     assert data[0]["low"] == pytest.approx(0.2) and data[0]["units"] == 4
     assert {r["experiment"] for r in rows} == {"f"} and data[0]["trained"] == "cohort_a → cohort_b"
+
+
+def test_stage_new_accuracy_readings(tmp_path):
+    from forgetbench.report.runs.readings import metric_value
+    from forgetbench.report.runs.run import Run
+
+    r = Run(tmp_path / "results.json", {"domain": "recsys", "stages": ["base", "a", "b", "a@2"], "tasks": ["a", "b"],
+                                        "accuracy": [[0.5, 0.5], [0.9, 0.6], [0.7, 0.8], [0.95, 0.8]]})
+    # right after each stage: a 0.9, b 0.8, a 0.95
+    assert metric_value(r, "min_stage_new_accuracy") == pytest.approx(0.8)
+    assert metric_value(r, "mean_stage_new_accuracy") == pytest.approx((0.9 + 0.8 + 0.95) / 3)

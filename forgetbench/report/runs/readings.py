@@ -55,6 +55,11 @@ def _derived(run: Run, metric: str) -> float | None:
         return None if not vals else (sum(vals) / len(vals) if metric.startswith("mean") else max(vals))
     if metric == "cumulative_ctr":
         return cumulative_ctr(run)
+    if metric in ("min_stage_new_accuracy", "mean_stage_new_accuracy"):
+        vals = [run.cell(k, run.column(s)) for k, s in enumerate(run.stages[1:], 1)]
+        if not vals or None in vals:
+            return None
+        return min(vals) if metric.startswith("min") else sum(vals) / len(vals)
     if metric.startswith("excess_"):            # runs stored before the learner wrote it: defect - oracle's
         pol = last([x for x in run.per_stage("defects") if isinstance(x, dict)]) or {}
         ora = last([x for x in run.per_stage("defects_oracle") if isinstance(x, dict)]) or {}
@@ -66,7 +71,8 @@ def _derived(run: Run, metric: str) -> float | None:
 def metric_value(run: Run, metric: str) -> float | None:
     """A summary value of the run (e.g. ``final_old_task_decline``), a defect of its final stage, or
     a derived reading: ``mean_old_cohort_decline`` / ``max_old_cohort_decline`` (mean / max over
-    every stage and every task old at it of its decline right after that stage), ``cumulative_ctr``,
+    every stage and every task old at it of its decline right after that stage), ``min_stage_new_accuracy``
+    / ``mean_stage_new_accuracy`` (of the trained task right after each stage), ``cumulative_ctr``,
     ``excess_<defect>`` (the final stage's defect minus the oracle slates')."""
     if metric in run.summary:
         return run.summary[metric]
