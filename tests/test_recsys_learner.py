@@ -119,8 +119,8 @@ def test_bad_inputs_raise_forgetbench_errors(tmp_path):
     with pytest.raises(ForgetbenchError, match="did you mean"):
         make_learner(SMALL, "onpolcy", 0)
     learner = make_learner(SMALL, "ctr", 0)
-    with pytest.raises(ForgetbenchError, match="cohort_d"):
-        learner.train_stage("cohort_d", 1)
+    with pytest.raises(ForgetbenchError, match="cohort_e"):
+        learner.train_stage("cohort_e", 1)
     with pytest.raises(ForgetbenchError, match="no checkpoint"):
         learner.load(tmp_path / "missing")
 
