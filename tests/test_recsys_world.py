@@ -147,3 +147,28 @@ def test_cohort_d_has_a_like_features_and_rotated_tastes():
     assert torch.allclose(d.features, torch.tensor(p + eps, dtype=torch.float32))   # features: unrotated
     assert d.categories.tolist() == env.segment("cohort_a").categories.tolist() == [True, True, True, False]
     assert env.supersedes(["cohort_a", "cohort_d"]) == {}         # its own users: forgetting, not adaptation
+
+
+def test_every_new_knob_through_the_continual_loop_and_a_resume(tmp_path):
+    """The factorial world's knobs together, through ``run_sequence``; a run stopped after stage 2
+    and resumed from its checkpoint ends with the same matrix as an uninterrupted one."""
+    from forgetbench.loop.sequence import run_sequence
+
+    tasks = ["cohort_a", "cohort_d", "cohort_a"]
+    sec = dict(SMALL, stages=tasks, interactions_per_stage=1024, rounds_per_stage=2, heldout_users=50,
+               equal_steps=True, replay_rounds=1, popularity_feedback=0.2, boredom=0.01, oracle_catalogue="own")
+    config = {"experiment": "t", "domain": "recsys", "tasks": tasks, "recsys": sec}
+
+    def run(d, k=None):
+        return run_sequence({**config, **({"max_stages": k} if k else {})}, domain="recsys", method="offpolicy_pos",
+                            seed=0, tasks=tasks[:k] if k else tasks, run_dir=d, keep_checkpoints=True,
+                            make_learner=lambda: make_learner(sec, "offpolicy_pos", 0))
+    whole = run(tmp_path / "a")
+    assert whole["stages"] == ["base", "cohort_a", "cohort_d", "cohort_a@2"]
+    # 2 rounds of 512 rows, minibatches of 256, 4 passes; the window adds the previous round's 512 rows
+    # (across stages): stage 1 8 + 16 steps, later stages 16 + 16
+    assert [s["steps"] for s in whole["train_stats"]] == [24, 32, 32]
+    assert all(s["passes_per_round"] == 4 and s["interactions"] == 1024 for s in whole["train_stats"])
+    run(tmp_path / "b", 2)
+    resumed = run(tmp_path / "b")
+    assert resumed["accuracy"] == whole["accuracy"]
