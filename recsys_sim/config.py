@@ -12,8 +12,9 @@ from typing import Any, Mapping
 
 from forgetbench.config.parse import build_dataclass, field_error
 
-METHODS = ("ctr", "next_item", "ips", "onpolicy", "self_sup", "onpolicy_pg", "onpolicy_pos")
-SEGMENTS = ("cohort_a", "cohort_b", "cohort_c", "cohort_a_rotated", "cohort_b_rotated", "cohort_c_rotated")
+METHODS = ("ctr", "next_item", "ips", "onpolicy", "self_sup", "onpolicy_pg", "onpolicy_pos", "offpolicy_pos")
+SEGMENTS = ("cohort_a", "cohort_b", "cohort_c", "cohort_a_rotated", "cohort_b_rotated", "cohort_c_rotated",
+            "cohort_d")
 OBD_SEGMENTS = ("men", "women")      # world: obd — the Open Bandit Dataset's campaigns
 WORLDS = ("synthetic", "obd")
 
@@ -36,6 +37,9 @@ class RecsysConfig:
     item_bias_std: float = 0.5       # quality / popularity bias b_i ~ N(0, std^2)
     utility_scale: float = 4.0       # u_ui = scale * <t_u, e_i> + b_i, t_u = sum_c p_uc mu_c
     users_per_cohort: int = 1000
+    heldout_users: int = 0           # > 0: each segment is EVALUATED on this many other users of its
+                                     # cohort, never in a training log (synthetic world); 0: on the
+                                     # training users (old runs)
     interest_concentration: float = 0.5   # Dirichlet total mass alpha (small = few strong tastes)
     cohort_b_new_share: float = 0.7  # share of cohort B's Dirichlet base measure on new categories
     cohort_c_concentration: float = 5.0   # cohort C: broad tastes, Dirichlet(this * uniform over all)
@@ -43,6 +47,9 @@ class RecsysConfig:
     rotation_shift: int = 1          # rotated interests: roll over the base categories by this
     rotation_strength: float = 1.0   # p' = (1 - s) p + s roll(p)
     rotate_features: bool = False    # False: concept drift (same features, new tastes)
+    popularity_feedback: float = 0.0  # dynamics (recsys_sim.dynamics): utility gain per unit of excess
+                                     # exposure share after each round (rich get richer); 0 = off
+    boredom: float = 0.0             # dynamics: utility a training user loses for an item per showing
     # --- click model -----------------------------------------------------------------------
     slate_size: int = 5              # K
     position_bias: float = 1.0       # b_p = -position_bias * log2(1 + p), p = 0..K-1
@@ -64,7 +71,12 @@ class RecsysConfig:
     kl_coef: float = 0.0             # onpolicy: + kl_coef * KL(pi || pi_stage_start)
     entropy_bonus: float = 0.0       # onpolicy: - entropy_bonus * H(pi)
     ips_cap: float = 10.0            # importance weight cap
-    ppo_epochs: int = 4              # onpolicy_pg / onpolicy_pos: passes over each round (x epochs_per_round)
+    ppo_epochs: int = 4              # onpolicy_pg / _pos, offpolicy_pos: passes over each round (x epochs_per_round)
+    equal_steps: bool = False        # True: EVERY learner makes epochs_per_round * ppo_epochs passes over
+                                     # each round (same optimizer steps); False (old runs): only the
+                                     # PPO-style learners do, the others epochs_per_round
+    offpolicy_estimator: str = "ips"  # offpolicy_pos: "ips" (mean of weighted terms) | "snips" (self-normalised)
+    offpolicy_topk: bool = True      # offpolicy_pos: the top-K correction lambda_K = K (1 - pi)^(K-1)
     baseline_steps: int = 50         # their learned click baseline: full-batch Adam steps per round
     baseline_lr: float = 0.05
     # --- base policy (shared by every method of a seed) ---------------------------------------
@@ -73,7 +85,16 @@ class RecsysConfig:
     warmup_lr: float = 0.03
     init_std: float = 0.1
     user_hidden: int = 0             # policy user tower: 0 = linear, else a tanh MLP of this width
+    policy_dim: int = 0              # interference knob: the policy's embedding dimension; 0 = dim.
+                                     # Below the world's rank (n_categories) no policy fits every
+                                     # cohort's tastes at once, so learning one can cost another
+    replay_rounds: int = 0           # replay window: each round also trains on the previous this
+                                     # many rounds' logs, across stages (recsys_sim.replay)
     # --- evaluation / defects -----------------------------------------------------------------
+    oracle_catalogue: str = "current"   # "current": a row's oracle uses the catalogue of that row (old
+                                     # runs; a segment whose items are not out yet is scored on what
+                                     # exists); "own": the catalogue once the segment's items exist
+                                     # (base and pre-stage rows then show what users lack)
     random_slates: int = 64          # slates per user for the random-policy CTR estimate
     minor_interest: float = 0.1      # a minor interest: not the top category, share >= this
     calibration_alpha: float = 0.01
@@ -121,7 +142,8 @@ class RecsysConfig:
                 bad(name, "must be in [0, 1]")
         for name in ("item_noise", "item_bias_std", "feature_noise", "position_bias", "kl_coef",
                      "entropy_bonus", "clip_eps", "init_std", "warmup_interactions", "user_hidden",
-                     "num_threads"):
+                     "num_threads", "heldout_users", "policy_dim", "replay_rounds", "popularity_feedback",
+                     "boredom"):
             if getattr(self, name) < 0:
                 bad(name, "must be >= 0")
         for name in ("interest_concentration", "cohort_c_concentration", "logging_temperature", "ips_cap", "utility_scale",
@@ -130,6 +152,10 @@ class RecsysConfig:
                 bad(name, "must be > 0")
         if self.logging_policy not in ("epsilon", "boltzmann"):
             bad("logging_policy", "must be 'epsilon' or 'boltzmann'")
+        if self.oracle_catalogue not in ("current", "own"):
+            bad("oracle_catalogue", "must be 'current' or 'own'")
+        if self.offpolicy_estimator not in ("ips", "snips"):
+            bad("offpolicy_estimator", "must be 'ips' or 'snips'")
         if self.onpolicy_reward not in ("sampled", "exact"):
             bad("onpolicy_reward", "must be 'sampled' or 'exact'")
         per_round = self.interactions_per_stage // self.rounds_per_stage
@@ -144,6 +170,10 @@ class RecsysConfig:
         known = OBD_SEGMENTS if self.world == "obd" else SEGMENTS
         if not self.stages or any(s.split("@")[0] not in known for s in self.stages):
             bad("stages", f"must be a non-empty list of segments from {known} (world {self.world!r})")
+        if self.world == "obd" and (self.popularity_feedback or self.boredom):
+            bad("popularity_feedback" if self.popularity_feedback else "boredom", "must be 0 in the OBD world")
+        if self.world == "obd" and self.heldout_users:
+            bad("heldout_users", "must be 0 in the OBD world (its users are the logged contexts)")
         if self.world == "obd" and self.slate_size != 3:
             bad("slate_size", "must be 3 in the OBD world (its slates have 3 positions)")
 

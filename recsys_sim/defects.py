@@ -90,3 +90,37 @@ def longtail_retention(interests: torch.Tensor, slates: torch.Tensor, item_categ
 def entropy(probs: torch.Tensor) -> torch.Tensor:
     """H(pi) = -sum_i pi_i log pi_i per row (nats; 0 log 0 = 0); differentiable."""
     return -torch.special.xlogy(probs, probs).sum(-1)
+
+
+def top_category_share(interests: torch.Tensor, slates: torch.Tensor, item_category: torch.Tensor) -> float:
+    """Filter bubble: mean_u share of user u's slate in u's top category argmax_c p_uc (1 = every
+    recommended item from the one category the user likes most)."""
+    top = interests.argmax(1, keepdim=True)
+    return float((item_category[slates] == top).float().mean())
+
+
+#: Defects whose level the oracle's own slates set (``excess_<name>`` = policy - oracle).
+EXCESS = ("popularity_lift", "coverage", "exposure_gini")
+
+
+def slate_defects(slates: torch.Tensor, available: torch.Tensor, item_emb: torch.Tensor, organic: torch.Tensor,
+                  interests: torch.Tensor, item_category: torch.Tensor, alpha: float, max_users: int,
+                  minor: float) -> dict[str, float]:
+    """Every defect above of one set of slates (``organic``: each user's choice distribution over
+    the catalogue, the popularity and profile of ``popularity_lift``)."""
+    return {
+        "exposure_gini": exposure_gini(slates, available),
+        "coverage": coverage(slates, available),
+        "intra_list_diversity": intra_list_diversity(slates, item_emb),
+        "popularity_lift": popularity_lift(slates, organic.mean(0), organic),
+        "calibration_kl": calibration_kl(interests, slates, item_category, alpha),
+        "homogenization": homogenization(slates, item_emb.shape[0], max_users),
+        "longtail_retention": longtail_retention(interests, slates, item_category, minor),
+        "top_category_share": top_category_share(interests, slates, item_category),
+    }
+
+
+def excess_over_oracle(policy: dict, oracle: dict) -> dict[str, float]:
+    """``excess_<d>`` = policy's d - the oracle slates' d for d in ``EXCESS``: the part of a defect
+    that the best slates for the users do not have (> 0 for lift and Gini, < 0 for coverage: worse)."""
+    return {f"excess_{d}": policy[d] - oracle[d] for d in EXCESS if d in policy and d in oracle}

@@ -13,6 +13,10 @@
   so item quality b_i weighs more than taste — a mainstream audience).
 - Cohorts are fixed once drawn: a later stage never changes an earlier cohort's users or tastes, so
   a decline on an old cohort is forgetting.
+- Cohort D (conflicting tastes): OTHER users drawn as cohort A's are (same features' law) whose
+  tastes are A's rotation (below) of their interests: a policy cannot serve A and D at once from the
+  features, so learning one costs the other — interference that each cohort alone does not have.
+  Not superseding anything (its own users); ``cohort_d`` is a segment of its own.
 - Segment ``<cohort>_rotated``: the same users with interests rolled over the base categories,
   p' = (1 - s) p + s roll(p, shift). Features stay the old ones (concept drift: same users, new
   tastes) unless ``rotate_features`` (then x = p' + the same noise: a covariate shift). Training a
@@ -81,6 +85,7 @@ class RecsysEnv:
         self._cohorts = {c: self._draw_cohort(rng, c) for c in ("a", "b")}
         # drawn after A and B from a generator of its own, so adding it changed neither of them
         self._cohorts["c"] = self._draw_cohort(np.random.default_rng([seed, 1234, 3]), "c")
+        self._cohorts["d"] = self._draw_cohort(np.random.default_rng([seed, 1234, 4]), "d")   # idem
         self._segments: dict[str, Segment] = {}
         self._random_ctr: dict[tuple, float] = {}
 
@@ -97,40 +102,62 @@ class RecsysEnv:
             m = np.full(cfg.n_categories, 1.0 / cfg.n_categories)
         return m
 
-    def _draw_cohort(self, rng: np.random.Generator, cohort: str) -> tuple[np.ndarray, np.ndarray]:
+    def _draw_cohort(self, rng: np.random.Generator, cohort: str,
+                     n_users: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.cfg
+        n = n_users or cfg.users_per_cohort
         m = self.cohort_measure(cohort)
         support = m > 0
-        p = np.zeros((cfg.users_per_cohort, cfg.n_categories))
+        p = np.zeros((n, cfg.n_categories))
         alpha = cfg.cohort_c_concentration if cohort == "c" else cfg.interest_concentration
-        p[:, support] = rng.dirichlet(alpha * m[support], cfg.users_per_cohort)
+        p[:, support] = rng.dirichlet(alpha * m[support], n)
         eps = rng.standard_normal(p.shape) * cfg.feature_noise
         return p, eps
 
     def segment(self, task: str) -> Segment:
+        """The segment's training users (and, without ``heldout_users``, its evaluation users)."""
         name = segment_name(task)
         if name not in SEGMENTS:
             raise ForgetbenchError(f"recsys: segment {task!r} needs world: obd (known here: {', '.join(SEGMENTS)})")
         if name not in self._segments:
-            cfg = self.cfg
-            cohort, rotated = name[7], name.endswith("_rotated")
-            p, eps = self._cohorts[cohort]
-            if rotated:
-                cb = cfg.base_categories
-                p = p.copy()
-                p[:, :cb] = ((1 - cfg.rotation_strength) * p[:, :cb]
-                             + cfg.rotation_strength * np.roll(p[:, :cb], cfg.rotation_shift, axis=1))
-            feat_p = p if (not rotated or cfg.rotate_features) else self._cohorts[cohort][0]
-            interests = torch.tensor(p, dtype=torch.float32)
-            taste = interests @ self.centres
-            self._segments[name] = Segment(
-                name=name,
-                features=torch.tensor(feat_p + eps, dtype=torch.float32),
-                interests=interests,
-                utility=cfg.utility_scale * taste @ self.item_emb.T + self.item_bias,
-                categories=torch.tensor(self.cohort_measure(cohort) > 0),
-            )
+            self._segments[name] = self._make_segment(name, *self._cohorts[name[7]])
         return self._segments[name]
+
+    def eval_segment(self, task: str) -> Segment:
+        """The users a segment is evaluated on: with ``heldout_users`` > 0, that many users of the
+        same cohort drawn apart (a generator of their own; never in any training log), named
+        ``<segment>#heldout``; else the training users."""
+        if not self.cfg.heldout_users:
+            return self.segment(task)
+        name = segment_name(task)
+        self.segment(name)                       # validates the name
+        key = name + "#heldout"
+        if key not in self._segments:
+            cohort = name[7]
+            rng = np.random.default_rng([self.seed, 1234, 50 + "abcd".index(cohort)])
+            self._segments[key] = self._make_segment(name, *self._draw_cohort(rng, cohort, self.cfg.heldout_users),
+                                                     label=key)
+        return self._segments[key]
+
+    def _make_segment(self, name: str, p: np.ndarray, eps: np.ndarray, label: str | None = None) -> Segment:
+        cfg = self.cfg
+        base_p = p
+        rotated = name.endswith("_rotated") or name == "cohort_d"
+        if rotated:
+            cb = cfg.base_categories
+            p = p.copy()
+            p[:, :cb] = ((1 - cfg.rotation_strength) * p[:, :cb]
+                         + cfg.rotation_strength * np.roll(p[:, :cb], cfg.rotation_shift, axis=1))
+        feat_p = p if (not rotated or cfg.rotate_features) else base_p
+        interests = torch.tensor(p, dtype=torch.float32)
+        taste = interests @ self.centres
+        return Segment(
+            name=label or name,
+            features=torch.tensor(feat_p + eps, dtype=torch.float32),
+            interests=interests,
+            utility=cfg.utility_scale * taste @ self.item_emb.T + self.item_bias,
+            categories=torch.tensor(self.cohort_measure(name[7]) > 0),
+        )
 
     @staticmethod
     def supersedes(names: list[str]) -> dict[str, str]:

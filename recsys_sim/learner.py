@@ -27,12 +27,13 @@ import torch
 
 from forgetbench.errors import ForgetbenchError
 from forgetbench.measures.divergence import categorical_kl, categorical_reverse_kl, total_variation
-from recsys_sim import defects, learners
+from recsys_sim import defects, dynamics, learners
 from recsys_sim.policy_gradient import ClickBaseline
 from recsys_sim.config import METHODS, RecsysConfig
 from recsys_sim.env import segment_name
 from recsys_sim.obd_env import make_env
 from recsys_sim.policy import PolicyModel, greedy_slates
+from recsys_sim.replay import ReplayWindow
 
 CHECKPOINT = "recsys_learner.pt"
 
@@ -49,12 +50,13 @@ class RecsysLearner:
         self.env = make_env(cfg, seed)
         self._names = list(dict.fromkeys(segment_name(s) for s in cfg.stages))
         self.trained: list[str] = []
-        self.model = PolicyModel(self.env.n_features, self.env.n_items, cfg.dim, cfg.user_hidden,
-                                 cfg.init_std, seed)
+        self.model = PolicyModel(self.env.n_features, self.env.n_items, cfg.policy_dim or cfg.dim,
+                                 cfg.user_hidden, cfg.init_std, seed)
         self.warm_stats = learners.warm_start(self.model, self.env, self.available, seed)
         self.base = copy.deepcopy(self.model).requires_grad_(False)
         self.critic = ClickBaseline(self.env.n_features, cfg.slate_size)   # onpolicy_pg / _pos only
         self.generator = torch.Generator().manual_seed(seed * 1_000_003 + 7)
+        self.replay = ReplayWindow(cfg.replay_rounds)
 
     # ---- catalogue -------------------------------------------------------------------------
     @property
@@ -77,31 +79,44 @@ class RecsysLearner:
         """Rotated segment -> its cohort's old segment (scored as adaptation, not forgetting)."""
         return self.env.supersedes(self._names)
 
+    def _eval(self, task: str):
+        """The segment's evaluation users (held out from training with ``heldout_users``)."""
+        return self.env.eval_segment(task)
+
     @torch.no_grad()
     def greedy(self, task: str) -> torch.Tensor:
-        """The deployed slates of the current policy for a segment's users: (U, K)."""
-        seg = self.env.segment(task)
+        """The deployed slates of the current policy for a segment's evaluation users: (U, K)."""
+        seg = self._eval(task)
         return greedy_slates(self.model.scores(seg.features, self.available), self.cfg.slate_size)
 
     def ctr(self, task: str) -> float:
-        """Exact mean CTR of the greedy slates on a segment."""
-        return float(self.env.slate_ctr(task, self.greedy(task)).mean())
+        """Exact mean CTR of the greedy slates on a segment's evaluation users."""
+        return float(self.env.slate_ctr(self._eval(task), self.greedy(task)).mean())
+
+    def oracle_catalogue(self, task: str) -> torch.Tensor:
+        """The catalogue a segment's oracle picks from: the current one, or (``oracle_catalogue: own``)
+        the current one plus the segment's own categories (what exists once it is trained)."""
+        if self.cfg.oracle_catalogue == "own":
+            return self.env.available_items(self.trained + [segment_name(task)])
+        return self.available
+
+    def oracle_ctr(self, task: str) -> float:
+        return self.env.oracle_ctr(self._eval(task), self.oracle_catalogue(task))
 
     def evaluate(self) -> dict[str, float]:
-        avail = self.available
-        return {n: min(1.0, self.ctr(n) / self.env.oracle_ctr(n, avail)) for n in self._names}
+        return {n: min(1.0, self.ctr(n) / self.oracle_ctr(n)) for n in self._names}
 
     def random_ratio(self) -> dict[str, float]:
         """Uniform-random policy CTR / oracle CTR per segment on the current catalogue."""
         avail = self.available
-        return {n: self.env.random_ctr(n, avail) / self.env.oracle_ctr(n, avail) for n in self._names}
+        return {n: self.env.random_ctr(self._eval(n), avail) / self.oracle_ctr(n) for n in self._names}
 
     def train_stage(self, task: str, stage: int) -> dict[str, Any]:
         name = segment_name(task)
         self._grow_catalogue(name)
         avail = self.env.available_items(self.trained + [name])
         stats = learners.train_stage(self.model, self.env, self.env.segment(name), self.method,
-                                     avail, self.generator, self.critic)
+                                     avail, self.generator, self.critic, self.replay)
         self.trained.append(name)
         return stats
 
@@ -115,7 +130,7 @@ class RecsysLearner:
 
     @torch.no_grad()
     def _segment_divergences(self, task: str) -> tuple[float, float, float]:
-        seg, avail = self.env.segment(task), self.available
+        seg, avail = self._eval(task), self.available
         p0 = torch.softmax(self.base.scores(seg.features)[:, avail], -1)
         p = torch.softmax(self.model.scores(seg.features)[:, avail], -1)
         return (float(categorical_kl(p0, p).mean()), float(categorical_reverse_kl(p0, p).mean()),
@@ -135,19 +150,11 @@ class RecsysLearner:
         """Defect metrics of the greedy slates on a segment's users (see ``recsys_sim.defects``);
         ``oracle=True``: of the oracle slates instead (the reference; no policy entropy)."""
         env, cfg, avail = self.env, self.cfg, self.available
-        seg = env.segment(task)
+        seg = self._eval(task)
         slates = env.oracle_slates(seg, avail) if oracle else self.greedy(task)
-        organic = env.organic_choice(seg, avail)
-        cat = env.item_category
-        out = {
-            "exposure_gini": defects.exposure_gini(slates, avail),
-            "coverage": defects.coverage(slates, avail),
-            "intra_list_diversity": defects.intra_list_diversity(slates, env.item_emb),
-            "popularity_lift": defects.popularity_lift(slates, organic.mean(0), organic),
-            "calibration_kl": defects.calibration_kl(seg.interests, slates, cat, cfg.calibration_alpha),
-            "homogenization": defects.homogenization(slates, env.n_items, cfg.max_pair_users),
-            "longtail_retention": defects.longtail_retention(seg.interests, slates, cat, cfg.minor_interest),
-        }
+        out = defects.slate_defects(slates, avail, env.item_emb, env.organic_choice(seg, avail), seg.interests,
+                                    env.item_category, cfg.calibration_alpha, cfg.max_pair_users,
+                                    cfg.minor_interest)
         if not oracle:
             probs = torch.softmax(self.model.scores(seg.features)[:, avail], -1)
             out["entropy"] = float(defects.entropy(probs).mean())
@@ -157,13 +164,13 @@ class RecsysLearner:
         """``defects`` (greedy slates) and ``defects_oracle`` (oracle slates, the reference) on the
         stage's users; per segment ``random_ratio``, exact ``ctr`` and ``oracle_ctr``; in the OBD
         world also ``click_model`` (the fit and its cross-validated log-loss)."""
-        avail = self.available
         world = {"click_model": self.env.click_model_summary()} if self.cfg.world == "obd" else {}
-        return {**world, "defects": self.defects(task),
-                "defects_oracle": self.defects(task, oracle=True),
+        policy, oracle = self.defects(task), self.defects(task, oracle=True)
+        return {**world, "defects": {**policy, **defects.excess_over_oracle(policy, oracle)},
+                "defects_oracle": oracle,
                 "random_ratio": self.random_ratio(),
                 "ctr": {n: self.ctr(n) for n in self._names},
-                "oracle_ctr": {n: self.env.oracle_ctr(n, avail) for n in self._names}}
+                "oracle_ctr": {n: self.oracle_ctr(n) for n in self._names}}
 
     def save(self, path: Path) -> None:
         path = Path(path)
@@ -171,7 +178,9 @@ class RecsysLearner:
         torch.save({"method": self.method, "seed": self.seed, "config": dataclasses.asdict(self.cfg),
                     "model": self.model.state_dict(), "base": self.base.state_dict(),
                     "trained": list(self.trained), "generator": self.generator.get_state(),
-                    "critic": self.critic.state_dict(), "critic_fitted": self.critic.fitted},
+                    "critic": self.critic.state_dict(), "critic_fitted": self.critic.fitted,
+                    **({"replay": self.replay.state()} if self.cfg.replay_rounds else {}),
+                    **({"world": dynamics.state(self.env)} if dynamics.active(self.cfg) else {})},
                    path / CHECKPOINT)
 
     def load(self, path: Path) -> None:
@@ -188,6 +197,9 @@ class RecsysLearner:
         self.critic.load_state_dict(state["critic"])
         self.critic.fitted = state["critic_fitted"]
         self.generator.set_state(state["generator"])
+        self.replay.load(state.get("replay", []), lambda n: self.env.segment(n).features)
+        dynamics.load(self.env, state.get("world", {}),
+                      lambda n: self.env.eval_segment(n[:-8]) if n.endswith("#heldout") else self.env.segment(n))
 
 
 def make_learner(section: dict | None, method: str, seed: int) -> RecsysLearner:

@@ -1,8 +1,10 @@
-"""The five ways to learn one stage, and the warm start that builds the shared base policy.
+"""The eight ways to learn one stage, and the warm start that builds the shared base policy.
 
 Every method runs ``rounds_per_stage`` rounds; a round collects ``interactions_per_stage /
-rounds_per_stage`` interactions (see ``rollouts``), then makes ``epochs_per_round`` passes over
-them in minibatches of ``batch_size`` interactions (Adam, one learning rate per method). Losses,
+rounds_per_stage`` interactions (see ``rollouts``), then makes ``passes_per_round`` passes over
+them in minibatches of ``batch_size`` interactions (Adam, one learning rate per method): with
+``equal_steps`` every learner makes ``epochs_per_round * ppo_epochs`` (equal optimizer steps per
+stage, recorded in the stage's ``train_stats``), else only the PPO-style ones do. Losses,
 with pi(i|u) = softmax of the policy scores over the catalogue and only clicked rows where noted:
 
 - ``ctr``       pointwise BCE on every logged impression: logit = s_i(x_u) + c, label = clicked,
@@ -18,6 +20,8 @@ with pi(i|u) = softmax of the policy scores over the catalogue and only clicked 
                 + kl_coef KL(pi || pi_stage_start) - entropy_bonus H(pi) (exact, over the catalogue).
 - ``onpolicy_pg``, ``onpolicy_pos``  one own slate per interaction, a learned click baseline, PPO
                 epochs; slate or clicked-position credit (``recsys_sim.policy_gradient``).
+- ``offpolicy_pos`` ``onpolicy_pos``'s objective on the logs of the previous policy with capped
+                importance weights and the top-K correction (``recsys_sim.off_policy_gradient``).
 """
 from __future__ import annotations
 
@@ -27,11 +31,12 @@ from typing import Callable
 import torch
 
 from forgetbench.measures.divergence import categorical_kl
-from recsys_sim import policy_gradient, rollouts
+from recsys_sim import dynamics, off_policy_gradient, policy_gradient, rollouts
 from recsys_sim.config import RecsysConfig
-from recsys_sim.defects import entropy
+from recsys_sim.defects import entropy, top_category_share
 from recsys_sim.env import RecsysEnv, Segment
 from recsys_sim.policy import PolicyModel, slate_log_prob
+from recsys_sim.replay import ReplayWindow
 from recsys_sim.rollouts import Logged
 
 
@@ -103,25 +108,48 @@ def loss_onpolicy(model, seg, d, cfg, available, ctx):
 
 LOSSES: dict[str, Callable] = {"ctr": loss_ctr, "next_item": loss_next_item, "ips": loss_ips,
                                "self_sup": loss_next_item, "onpolicy": loss_onpolicy,
-                               **{m: policy_gradient.loss_policy_gradient for m in policy_gradient.METHODS}}
+                               **{m: policy_gradient.loss_policy_gradient for m in policy_gradient.METHODS},
+                               off_policy_gradient.METHOD: off_policy_gradient.loss_offpolicy_pos}
+#: The learners with a learned click baseline and PPO epochs (``ppo_epochs`` passes per round).
+PPO_STYLE = (*policy_gradient.METHODS, off_policy_gradient.METHOD)
 COLLECT: dict[str, Callable] = {"ctr": rollouts.log_off_policy, "next_item": rollouts.log_off_policy,
                                 "ips": rollouts.log_off_policy, "self_sup": rollouts.log_own_samples,
                                 "onpolicy": rollouts.log_groups}
 
 
 def _collect(method: str, critic, model, env, seg, available, n, generator) -> Logged:
+    cfg = env.cfg
+    if method == off_policy_gradient.METHOD:
+        return off_policy_gradient.collect(model, env, seg, available, n, generator, critic,
+                                           cfg.baseline_steps, cfg.baseline_lr)
     if method in policy_gradient.METHODS:
-        cfg = env.cfg
         return policy_gradient.collect(model, env, seg, available, n, generator, method, critic,
                                        cfg.baseline_steps, cfg.baseline_lr)
     return COLLECT[method](model, env, seg, available, n, generator)
 
 
+def _top_share(env: RecsysEnv, seg: Segment, data: Logged) -> float:
+    """The filter bubble of a round's shown slates: ``defects.top_category_share`` over its interactions."""
+    slates = data.slates
+    users = data.users.view(-1, *([1] * (slates.dim() - 2))).expand(slates.shape[:-1]).reshape(-1)
+    return round(top_category_share(seg.interests[users], slates.reshape(-1, slates.shape[-1]),
+                                    env.item_category), 6)
+
+
+def passes_per_round(cfg: RecsysConfig, method: str) -> int:
+    """Passes over each round's interactions: ``epochs_per_round * ppo_epochs`` for every learner
+    with ``equal_steps`` (the same optimizer steps per stage), else only for the PPO-style ones."""
+    ppo = cfg.equal_steps or method in PPO_STYLE
+    return cfg.epochs_per_round * (cfg.ppo_epochs if ppo else 1)
+
+
 def train_stage(model: PolicyModel, env: RecsysEnv, seg: Segment, method: str,
                 available: torch.Tensor, generator: torch.Generator,
-                critic: policy_gradient.ClickBaseline | None = None) -> dict:
+                critic: policy_gradient.ClickBaseline | None = None, replay: ReplayWindow | None = None) -> dict:
     """Run one stage of ``method`` on segment ``seg``; returns training stats. ``critic``: the
-    learned click baseline of ``onpolicy_pg`` / ``onpolicy_pos`` (kept by the learner)."""
+    learned click baseline of the PPO-style learners (kept by the learner); ``replay``: the
+    learner's replay window (``replay_rounds``)."""
+    replay = replay or ReplayWindow(0)
     cfg: RecsysConfig = env.cfg
     opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rates[method])
     ctx: dict = {"ref": copy.deepcopy(model).requires_grad_(False)
@@ -129,18 +157,23 @@ def train_stage(model: PolicyModel, env: RecsysEnv, seg: Segment, method: str,
     per_round = cfg.interactions_per_stage // cfg.rounds_per_stage
     unit = cfg.group_size if method == "onpolicy" else 1      # interactions per data row
     rows_per_step = max(1, cfg.batch_size // unit)
-    epochs = cfg.epochs_per_round * (cfg.ppo_epochs if method in policy_gradient.METHODS else 1)
-    steps, clicks, shown, losses = 0, 0.0, 0, []
+    epochs = passes_per_round(cfg, method)
+    steps, clicks, shown, rows, losses, bubble = 0, 0.0, 0, 0, [], []
     for _ in range(cfg.rounds_per_stage):
         data = _collect(method, critic, model, env, seg, available, per_round, generator)
         if method == "ctr" and "offset" not in ctx:
             ctx["offset"] = ctr_offset(model, seg, data)
         clicks += float((data.clicks >= 0).sum())
         shown += data.n_interactions
+        bubble.append(_top_share(env, seg, data))
+        dynamics.feedback(env, seg, data, available)
+        table, train = replay.train_set(seg.name, seg.features, data)
+        replay.push(seg.name, seg.features, data)
+        rows += len(train)
         for _ in range(epochs):
-            order = torch.randperm(len(data), generator=generator)
+            order = torch.randperm(len(train), generator=generator)
             for idx in order.split(rows_per_step):
-                loss = LOSSES[method](model, seg, data.take(idx), cfg, available, ctx)
+                loss = LOSSES[method](model, table, train.take(idx), cfg, available, ctx)
                 if loss is None:
                     continue
                 opt.zero_grad(set_to_none=True)
@@ -149,6 +182,8 @@ def train_stage(model: PolicyModel, env: RecsysEnv, seg: Segment, method: str,
                 steps += 1
                 losses.append(float(loss.detach()))
     return {"interactions": shown, "logged_ctr": clicks / max(shown, 1), "steps": steps,
+            "passes_per_round": epochs, "equal_steps": cfg.equal_steps, "rows_trained": rows,
+            "top_category_share_rounds": bubble,
             "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None}
 
 

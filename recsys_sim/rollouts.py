@@ -44,6 +44,7 @@ class Logged:
     reward: torch.Tensor | None = None
     old_logp: torch.Tensor | None = None
     advantage: torch.Tensor | None = None
+    weight: torch.Tensor | None = None     # offpolicy_pos: capped importance weight per position (n, K)
 
     def __len__(self) -> int:
         return self.users.shape[0]
@@ -51,7 +52,7 @@ class Logged:
     def take(self, idx: torch.Tensor) -> "Logged":
         pick = lambda t: None if t is None else t[idx]  # noqa: E731
         return Logged(self.users[idx], self.slates[idx], self.clicks[idx], pick(self.propensity),
-                      pick(self.reward), pick(self.old_logp), pick(self.advantage))
+                      pick(self.reward), pick(self.old_logp), pick(self.advantage), pick(self.weight))
 
     @property
     def n_interactions(self) -> int:

@@ -164,3 +164,28 @@ def test_superseded_untrained_column_references_the_base_row():
     m = continual_metrics(R, stages, tasks, supersedes={"p_rot": "p"})
     assert m["old_task_decline"] == [None] and m["prior_decline"] == [None]
     assert m["superseded_given_up"] == pytest.approx([0.5])
+
+
+def test_old_task_declines_after_every_stage_on_a_hand_made_matrix():
+    from forgetbench.measures.continual import old_task_declines
+
+    # a, b, c trained in turn, then a and b return; p is a prior skill
+    stages = ["base", "a", "b", "c", "a@2", "b@2"]
+    tasks = ["a", "b", "c", "p"]
+    R = [[0.2, 0.2, 0.2, 0.9],
+         [0.8, 0.3, 0.2, 0.8],
+         [0.6, 0.9, 0.4, 0.8],
+         [0.5, 0.7, 0.9, 0.7],
+         [0.9, 0.6, 0.8, 0.7],
+         [0.7, 0.95, 0.6, 0.6]]
+    got = old_task_declines(R, stages, tasks)
+    want = [{"p": 0.1},
+            {"a": 0.2, "p": 0.1},
+            {"a": 0.3, "b": 0.2, "p": 0.2},
+            {"b": 0.3, "c": 0.1, "p": 0.2},                 # a is new again; b's ref is stage 2
+            {"a": 0.2, "c": 0.3, "p": 0.3}]                 # a's ref is now stage 4 (0.9)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g == pytest.approx(w)
+    # their means are old_task_decline
+    assert [sum(g.values()) / len(g) for g in got] == pytest.approx(continual_metrics(R, stages, tasks)["old_task_decline"])

@@ -66,3 +66,26 @@ def test_longtail_retention():
 def test_entropy():
     h = defects.entropy(torch.tensor([[0.25] * 4, [1.0, 0.0, 0.0, 0.0]]))
     assert torch.allclose(h, torch.tensor([math.log(4), 0.0]))
+
+
+def test_excess_over_the_oracle_on_a_crafted_catalogue():
+    from recsys_sim.defects import excess_over_oracle, slate_defects, top_category_share
+
+    # 4 items, popularity = every user's organic choice (0.4, 0.3, 0.2, 0.1); 2 users, K = 2
+    organic = torch.tensor([[0.4, 0.3, 0.2, 0.1]] * 2)
+    avail = torch.ones(4, dtype=torch.bool)
+    emb, cat = torch.eye(4), torch.tensor([0, 0, 1, 1])
+    interests = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+    policy = torch.tensor([[0, 1], [0, 1]])                 # both users get the two most popular items
+    oracle = torch.tensor([[0, 1], [2, 3]])
+    args = (avail, emb, organic, interests, cat, 0.01, 10, 0.1)
+    p, o = slate_defects(policy, *args), slate_defects(oracle, *args)
+    # GAP_profile = 0.16 + 0.09 + 0.04 + 0.01 = 0.30; policy GAP 0.35 -> +1/6; oracle GAP 0.25 -> -1/6
+    assert (p["popularity_lift"], o["popularity_lift"]) == (pytest.approx(1 / 6), pytest.approx(-1 / 6))
+    # exposure (2, 2, 0, 0): Gini = (1*2 + 3*2) / (4 * 4) = 0.5; oracle (1, 1, 1, 1): 0
+    ex = excess_over_oracle(p, o)
+    assert ex == pytest.approx({"excess_popularity_lift": 1 / 3, "excess_coverage": 0.5 - 1.0,
+                                "excess_exposure_gini": 0.5})
+    # filter bubble: user 0 (top category 0) 2/2 in it, user 1 (top category 1) 0/2 -> 0.5; oracle 1.0
+    assert p["top_category_share"] == pytest.approx(0.5) and o["top_category_share"] == pytest.approx(1.0)
+    assert top_category_share(interests, oracle, cat) == pytest.approx(1.0)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFECTS = {"exposure_gini", "coverage", "intra_list_diversity", "popularity_lift", "calibration_kl",
-           "homogenization", "longtail_retention", "entropy"}
+           "homogenization", "longtail_retention", "entropy", "top_category_share",
+           "excess_popularity_lift", "excess_coverage", "excess_exposure_gini"}
 
 
 def test_recsys_smoke_config_end_to_end(tmp_path):

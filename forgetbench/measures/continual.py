@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
-__all__ = ["continual_metrics", "metric_definitions", "reference_rows", "stage_columns"]
+__all__ = ["continual_metrics", "metric_definitions", "old_task_declines", "reference_rows", "stage_columns"]
 
 _DEFINITIONS = {
     "avg_accuracy": "Final average accuracy: mean_j R[T][j] over the (distinct) trained tasks.",
@@ -124,6 +124,18 @@ def reference_rows(stages: Sequence[str], tasks: Sequence[str], planned: Sequenc
     column superseded by a task trained at k or before (``supersedes``: task -> the column whose
     users' tastes it replaces)."""
     return [old for old, _ in _references(stages, tasks, planned, supersedes or {})]
+
+
+def old_task_declines(R: Sequence[Sequence[float | None]], stages: Sequence[str], tasks: Sequence[str],
+                      planned: Sequence[str] = (), supersedes: Mapping[str, str] | None = None) -> list[dict]:
+    """Per stage k = 1..T, ``{old task: R[s][j] - R[k][j]}`` (s = its reference row, ``reference_rows``):
+    the decline of EACH old task right after every stage, the terms ``old_task_decline`` averages.
+    A missing (None) cell leaves its task out of that stage."""
+    out = []
+    for k, refs in enumerate(reference_rows(stages, tasks, planned, supersedes), 1):
+        out.append({tasks[j]: R[s][j] - R[k][j] for j, s in refs.items()
+                    if R[s][j] is not None and R[k][j] is not None})
+    return out
 
 
 def continual_metrics(R: Sequence[Sequence[float]], stages: Sequence[str],

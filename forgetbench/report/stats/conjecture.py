@@ -10,6 +10,8 @@ the experiment's most common stage sequence. Learners:
   policy): per seed, the mean of the two learners' values (over those present in the runs; a seed
   counts when every present one has it);
 - **ips** (off-policy with capped importance weights and the top-K correction) on its own;
+  ``offpolicy_pos`` (``onpolicy_pos``'s objective on the logs) is in the learners table and the
+  factorial section (``report.stats.recsys_factorial``), not in the predictions;
 - **the on-policy side** = the strongest on-policy RL learner present (``onpolicy`` GRPO-style,
   ``onpolicy_pg``, ``onpolicy_pos``): the one whose best point has the highest seed-mean final
   new-segment CTR/oracle (chosen by how much it learns, never by its forgetting), named in the
@@ -52,7 +54,7 @@ from forgetbench.report.stats.verdict import Verdict, compare, matched_values, m
 OFF_POLICY = ("ctr", "next_item")
 IPS, ONPOLICY = "ips", "onpolicy"
 ON_POLICY_RL = (ONPOLICY, "onpolicy_pg", "onpolicy_pos")
-LEARNERS = (*OFF_POLICY, IPS, *ON_POLICY_RL, "self_sup")
+LEARNERS = (*OFF_POLICY, IPS, "offpolicy_pos", *ON_POLICY_RL, "self_sup")
 NEW_CTR = ACC
 
 
