@@ -2,7 +2,7 @@
 
 Both arms train the same model (loaded with ``forgetbench.load_model``) on the same rows (``--task``'s
 training prompts and targets), the same steps, batch size and seed; the callback arm adds
-``ForgettingCallback(tasks=--tasks)`` at its documented defaults (every 50 steps; the first 50 eval
+``ForgettingCallback(tasks=--tasks)`` at its documented defaults (every 50 steps; the first 32 eval
 examples per task; KL on 32 prompts × 1 sample per task) unless the flags change them. Overhead =
 (with − without) / without, on the trainer's own ``train_runtime`` and on the wall time of
 ``trainer.train()`` (which includes the callback's start: the reference copy and its evaluation).

@@ -20,7 +20,7 @@ broadcast and the other processes wait. Measuring never changes training: eval m
 and the torch, CUDA, Python and NumPy random states restored after. A ``peft`` model is measured as it
 is (adapter active). The reference is a second copy of the weights in memory. Not under FSDP.
 
-Default cost (``benchmarks/forgetting_callback.py``): every 50 steps, the first ``eval_limit=50``
+Default cost (``benchmarks/forgetting_callback.py``): every 50 steps, the first ``eval_limit=32``
 eval examples of each task and ``kl_prompts=32`` prompts × 1 sample.
 """
 from __future__ import annotations
@@ -122,7 +122,7 @@ class ForgettingCallback(TrainerCallback):
     """
 
     def __init__(self, tasks=("copy", "add"), every_n_steps: int = 50, kl_prompts: int = 32, lm_eval_tasks=None,
-                 reference: str | None = None, *, kl_samples: int = 1, eval_limit: int | None = 50, seed: int = 0,
+                 reference: str | None = None, *, kl_samples: int = 1, eval_limit: int | None = 32, seed: int = 0,
                  batch_size: int = 256, task_options: dict | None = None, chat_template="auto",
                  chat_system: str | None = None):
         if isinstance(tasks, str):
