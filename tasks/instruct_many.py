@@ -15,7 +15,7 @@ import re
 from forgetbench import register_task
 from ._instruct_words import CATEGORIES
 from .instruct import _Instruct, first_sentence, words
-from .many_answers import _ManyAnswers
+from .many_answers import _ManyAnswers, even_rules
 
 PHRASINGS = ("Name a {c} other than {x}.", "Name one {c} that is not {x}.", "Give an example of a {c} other than {x}.")
 
@@ -62,10 +62,8 @@ class NameEven(_ManyAnswers, _Instruct):
         return f"Name an even number between {a} and {b}.", f"{a},{b}"
 
     def rules(self, example):
-        """easy = the smallest even number above a, hard = the even number nearest the middle."""
-        a, b = map(int, example["answer"].split(","))
-        mid = (a + b) // 2 - (a + b) // 2 % 2
-        return f"{a + 1 + (a + 1) % 2}.", f"{mid if mid > a else mid + 2}."
+        """``even_between``'s rules, as a sentence's number: "24." / "32."."""
+        return tuple(f"{x}." for x in even_rules(*map(int, example["answer"].split(","))))
 
     def correct_answers(self, example):
         a, b = map(int, example["answer"].split(","))

@@ -35,6 +35,13 @@ class _ManyAnswers(Task):
         return ex
 
 
+def even_rules(a: int, b: int) -> tuple[int, int]:
+    """The teacher rules of an even number strictly between a and b: easy = the smallest even number
+    above a, hard = the even number nearest the middle (the next one up if that is not above a)."""
+    mid = (a + b) // 2 - (a + b) // 2 % 2
+    return a + 1 + (a + 1) % 2, mid if mid > a else mid + 2
+
+
 @register_task
 class EvenBetween(_ManyAnswers):
     name = "even_between"
@@ -49,10 +56,7 @@ class EvenBetween(_ManyAnswers):
         return f"ev:{a}-{b}:", f"{a},{b}"
 
     def rules(self, example):
-        """easy = the smallest even number above a, hard = the even number nearest the middle."""
-        a, b = map(int, example["answer"].split(","))
-        mid = (a + b) // 2
-        return str(a + 1 + (a + 1) % 2), str(mid - mid % 2 if mid - mid % 2 > a else mid + 2 - mid % 2)
+        return tuple(map(str, even_rules(*map(int, example["answer"].split(",")))))
 
     def correct_share(self, example):
         """Pretraining rows for intervals starting at a <= 39 are right 70% of the time, the rest 30%:
