@@ -1,5 +1,6 @@
 """Test environment: no hub, no W&B server, a private cache for the micro base."""
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # no spinning threads on a 
 os.environ.setdefault("FORGETBENCH_CACHE", str(Path(__file__).resolve().parent.parent / ".cache" / "test-bases"))
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Base evaluations kept by an earlier session (older code) are not reused: each test session starts empty.
+shutil.rmtree(Path(os.environ["FORGETBENCH_CACHE"]) / "base-eval", ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

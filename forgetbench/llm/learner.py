@@ -7,6 +7,7 @@ Prompts reach the model through ``chat.PromptFormat`` (the chat template for ins
 """
 from __future__ import annotations
 
+import inspect
 import tempfile
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from transformers import set_seed
 
 from forgetbench.config.schema import Config
 from forgetbench.loop.console import StageProgress
+from forgetbench.llm.eval.base_cache import DiskMemo, base_eval_memo, base_identity
 from forgetbench.llm.eval.suite import TaskSuite, load_tasks
 from forgetbench.llm.guards import NanLossGuard
 from forgetbench.llm.lora import add_lora, lora_config, merge_lora, trainable_count
@@ -23,6 +25,7 @@ from forgetbench.llm.base_model.load import load_model_and_tokenizer
 from forgetbench.llm.sharding import gathered_state, unsharded
 from forgetbench.llm.stage_probe import StageProbe
 from forgetbench.llm.teacher_mix import mixed_rows, teacher_kl
+from forgetbench.measures.drift import drift_report
 from forgetbench.measures.saturation import past_saturation_summary
 from forgetbench.plugins.methods import Stage, get_method
 
@@ -55,6 +58,7 @@ class LLMLearner:
         self.base, _ = load_model_and_tokenizer(model_path, dtype=cfg.dtype)
         self.base.eval().requires_grad_(False)
         self.start_path = model_path  # the checkpoint the current stage starts from (GRPO's reference)
+        self.model_path, self.untrained = model_path, True  # untrained: the base's evaluation may be cached
         # Evaluation, KL and extras: the code the ForgettingCallback and ``forgetbench measure`` use too.
         self.suite = TaskSuite(load_tasks(cfg.tasks + cfg.prior_tasks, cfg.task_options), self.tokenizer,
                                chat_template=cfg.chat_template, chat_system=cfg.chat_system, eval=cfg.eval,
@@ -62,6 +66,10 @@ class LLMLearner:
         self.fmt, self.tasks, self.eval_rows = self.suite.fmt, self.suite.tasks, self.suite.rows
         self.last_eval: dict = {}
         self.lm_eval = cfg.eval.lm_eval  # lm-eval suites: prior-skill columns lm_eval/<task>
+        #: What is computed from the base alone is kept on disk across runs (``llm/eval/base_cache.py``).
+        self.keeps_base = cfg.cache_base_eval and PartialState().num_processes == 1
+        if self.keeps_base:
+            self.suite.keep_draws(self.base, DiskMemo("base-draws", base_identity(model_path, cfg.dtype)))
 
     # --- Learner protocol ----------------------------------------------------------------------
     def eval_names(self) -> list[str]:
@@ -69,7 +77,11 @@ class LLMLearner:
 
     def evaluate(self) -> dict[str, float]:
         # lm-eval's vllm backend reads the stage's checkpoint (start_path)
-        self.last_eval = self.suite.evaluate(self.model, self.tokenizer, self.start_path)
+        memo = base_eval_memo(self.model_path, self.suite, self.cfg, self.seed) \
+            if self.untrained and self.keeps_base else {}
+        self.last_eval = memo.get("evaluation") or self.suite.evaluate(self.model, self.tokenizer, self.start_path)
+        if self.untrained and self.keeps_base:
+            memo["evaluation"] = self.last_eval
         return {n: r["greedy"] for n, r in self.last_eval.items()}
 
     def per_example(self) -> dict[str, str]:
@@ -78,6 +90,7 @@ class LLMLearner:
         return {n: r["correct"] for n, r in self.last_eval.items() if r["correct"] is not None}
 
     def train_stage(self, task_name: str, stage: int) -> dict:
+        self.untrained = False
         task = self.tasks[task_name]
         mix = self.cfg.teacher_mix   # the teacher's forward KL to the base, before any RNG is drawn
         teacher = teacher_kl(self.base, self.tokenizer, task, self.eval_rows[task_name][:self.cfg.kl.n_prompts], mix,
@@ -132,6 +145,13 @@ class LLMLearner:
     def base_parameters(self):
         return dict(self.base.named_parameters())
 
+    def kept_base_spectra(self) -> dict | DiskMemo:
+        """Where ``drift_report`` keeps the base's spectra: on disk across runs, or for this run only."""
+        if not self.keeps_base:
+            return {}
+        top_k = inspect.signature(drift_report).parameters["top_k"].default  # the measurer's (the default)
+        return DiskMemo("base-spectra", {**base_identity(self.model_path, self.cfg.dtype), "top_k": top_k})
+
     def divergences(self, task: str, old_tasks: list[str]) -> dict:
         return self.suite.divergences(self.base, self.model, self.tokenizer, task, old_tasks)
 
@@ -146,7 +166,7 @@ class LLMLearner:
     def load(self, path: Path) -> None:
         self.model.load_state_dict(load_file(str(Path(path) / "model.safetensors")), strict=False)
         self.model.tie_weights()
-        self.start_path = str(path)
+        self.start_path, self.untrained = str(path), False
 
     def mark_saved(self, path: Path) -> None:
         """The stage's checkpoint is complete: the next stage starts from it."""

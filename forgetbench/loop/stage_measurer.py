@@ -34,7 +34,8 @@ class InlineMeasurer:
     def __init__(self, learner: Learner):
         self.learner = learner
         self.prev = snapshot(learner.parameters())  # the weights the next stage's drift is taken from
-        self.base_spectra: dict = {}                 # the base's singular spectra, computed once
+        # the base's singular spectra, computed once (a learner may keep them across runs)
+        self.base_spectra = learner.kept_base_spectra() if hasattr(learner, "kept_base_spectra") else {}
         self._done: list[dict] = []
 
     def measure(self, request: dict) -> dict:

@@ -68,6 +68,10 @@ class TaskSuite:
                      sample_from=sample_from, seed=self.seed, shard=shard,
                      draws=self.base_draws(base) if sample_from == "base" else None)
 
+    def keep_draws(self, base, store) -> None:
+        """Keep ``base``'s draws in ``store`` (a dict-like, e.g. a ``DiskMemo`` across runs)."""
+        self._draws = (base, store)
+
     def base_draws(self, base) -> dict:
         """The forward KL's samples from ``base`` (and its logits), kept while the same base object is
         passed: drawn once per run or callback, not once per measurement (the same numbers)."""
