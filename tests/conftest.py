@@ -14,8 +14,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # no spinning threads on a 
 os.environ.setdefault("FORGETBENCH_CACHE", str(Path(__file__).resolve().parent.parent / ".cache" / "test-bases"))
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-# Base evaluations kept by an earlier session (older code) are not reused: each test session starts empty.
-shutil.rmtree(Path(os.environ["FORGETBENCH_CACHE"]) / "base-eval", ignore_errors=True)
+# What runs keep from the base (llm/eval/base_cache.py) is not reused from an earlier session's (older) code.
+for kept in ("base-eval", "base-draws", "base-spectra"):
+    shutil.rmtree(Path(os.environ["FORGETBENCH_CACHE"]) / kept, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
