@@ -59,7 +59,7 @@ OLD_NON_SEMANTIC = {"overwrite", "report_to", "list_tasks", "debug", "max_stages
                     "wandb_project", "keep_checkpoints", "include_path", "eval_only", "sweep", "overlap_measurement",
                     "verbose", "launcher", "ray", "only_run"}
 #: Marked since: the stage probe only observes training (tests/test_saturation.py: same weights with and without).
-NEW_NON_SEMANTIC = {"saturation"}
+NEW_NON_SEMANTIC = {"saturation", "cache_base_eval"}
 
 
 def test_marked_fields_are_the_old_non_semantic_list():
