@@ -56,7 +56,7 @@ def _measure(learner, task, old, prev, *, fast: bool, svd_matrices, spectra, dra
     keeps = divergence._keeps_logits
     if not fast:
         divergence._keeps_logits = lambda model: False
-    learner.suite._draws = (learner.base, draws if draws is not None else {})
+    learner.suite.keep_draws(learner.base, draws if draws is not None else {})
     t0 = time.perf_counter()
     try:
         d = drift_report(learner.base_parameters(), learner.parameters(), prev, base_spectra=spectra,

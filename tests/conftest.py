@@ -15,7 +15,7 @@ os.environ.setdefault("FORGETBENCH_CACHE", str(Path(__file__).resolve().parent.p
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 # What runs keep from the base (llm/eval/base_cache.py) is not reused from an earlier session's (older) code.
-for kept in ("base-eval", "base-draws", "base-spectra"):
+for kept in ("base-eval", "base-draws", "base-spectra"):  # base_cache.EVAL, DRAWS, SPECTRA
     shutil.rmtree(Path(os.environ["FORGETBENCH_CACHE"]) / kept, ignore_errors=True)
 
 

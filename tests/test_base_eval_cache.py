@@ -64,12 +64,13 @@ def test_kept_draws_and_spectra_give_the_numbers_of_a_fresh_run(micro_base_path,
 
 
 def test_the_key_changes_with_what_the_numbers_depend_on(micro_base_path, tmp_path, monkeypatch):
-    from forgetbench.llm.eval.base_cache import base_eval_memo
+    from forgetbench.llm.eval.base_cache import base_eval_memo, base_identity
 
     monkeypatch.setenv("FORGETBENCH_CACHE", str(tmp_path))
 
     def key(learner, cfg=None, seed=0):
-        return base_eval_memo(learner.model_path, learner.suite, cfg or learner.cfg, seed)._path("evaluation")
+        cfg = cfg or learner.cfg
+        return base_eval_memo(base_identity(micro_base_path, cfg.dtype), learner.suite, cfg, seed)._path("evaluation")
 
     a = _learner(micro_base_path)
     assert key(a, seed=1) == key(a)                                         # greedy: the seed does not matter
@@ -89,7 +90,7 @@ def test_a_damaged_file_is_computed_again(micro_base_path, tmp_path, monkeypatch
 
     monkeypatch.setenv("FORGETBENCH_CACHE", str(tmp_path))
     on = _learner(micro_base_path)
-    path = base_eval_memo(on.model_path, on.suite, on.cfg, 0)._path("evaluation")
+    path = base_eval_memo(on.base_identity, on.suite, on.cfg, 0)._path("evaluation")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a torch file")
     assert on.evaluate() == _learner(micro_base_path, "--cache_base_eval", "false").evaluate()

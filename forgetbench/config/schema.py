@@ -110,8 +110,9 @@ class CoreConfig:
     overwrite: bool = _quiet(False)
     list_tasks: bool = _quiet(False)
     keep_checkpoints: bool = _quiet(False)
-    #: The base's evaluation (the row before stage 1) is kept under $FORGETBENCH_CACHE/base-eval and read
-    #: by every later run from the same base, rows and settings (``llm/eval/base_cache.py``).
+    #: What a run computes from the base alone (the row before stage 1, the forward KL's base samples, the
+    #: base's spectra) is kept under $FORGETBENCH_CACHE and read by every later run from the same base,
+    #: rows and settings (``llm/eval/base_cache.py``); exact.
     cache_base_eval: bool = _quiet(True)
     activation_checkpointing: bool = False
     #: Measure stage k in a forked process while stage k+1 trains: auto, true, false

@@ -17,7 +17,7 @@ from transformers import set_seed
 
 from forgetbench.config.schema import Config
 from forgetbench.loop.console import StageProgress
-from forgetbench.llm.eval.base_cache import DiskMemo, base_eval_memo, base_identity
+from forgetbench.llm.eval.base_cache import DRAWS, SPECTRA, DiskMemo, base_eval_memo, base_identity
 from forgetbench.llm.eval.suite import TaskSuite, load_tasks
 from forgetbench.llm.guards import NanLossGuard
 from forgetbench.llm.lora import add_lora, lora_config, merge_lora, trainable_count
@@ -58,7 +58,7 @@ class LLMLearner:
         self.base, _ = load_model_and_tokenizer(model_path, dtype=cfg.dtype)
         self.base.eval().requires_grad_(False)
         self.start_path = model_path  # the checkpoint the current stage starts from (GRPO's reference)
-        self.model_path, self.untrained = model_path, True  # untrained: the base's evaluation may be cached
+        self.untrained = True  # the model is the base: its evaluation may be read from the base cache
         # Evaluation, KL and extras: the code the ForgettingCallback and ``forgetbench measure`` use too.
         self.suite = TaskSuite(load_tasks(cfg.tasks + cfg.prior_tasks, cfg.task_options), self.tokenizer,
                                chat_template=cfg.chat_template, chat_system=cfg.chat_system, eval=cfg.eval,
@@ -68,20 +68,20 @@ class LLMLearner:
         self.lm_eval = cfg.eval.lm_eval  # lm-eval suites: prior-skill columns lm_eval/<task>
         #: What is computed from the base alone is kept on disk across runs (``llm/eval/base_cache.py``).
         self.keeps_base = cfg.cache_base_eval and PartialState().num_processes == 1
+        self.base_identity = base_identity(model_path, cfg.dtype) if self.keeps_base else None
         if self.keeps_base:
-            self.suite.keep_draws(self.base, DiskMemo("base-draws", base_identity(model_path, cfg.dtype)))
+            self.suite.keep_draws(self.base, DiskMemo(DRAWS, self.base_identity))
 
     # --- Learner protocol ----------------------------------------------------------------------
     def eval_names(self) -> list[str]:
         return self.suite.names()
 
     def evaluate(self) -> dict[str, float]:
-        # lm-eval's vllm backend reads the stage's checkpoint (start_path)
-        memo = base_eval_memo(self.model_path, self.suite, self.cfg, self.seed) \
+        memo = base_eval_memo(self.base_identity, self.suite, self.cfg, self.seed) \
             if self.untrained and self.keeps_base else {}
+        # lm-eval's vllm backend reads the stage's checkpoint (start_path)
         self.last_eval = memo.get("evaluation") or self.suite.evaluate(self.model, self.tokenizer, self.start_path)
-        if self.untrained and self.keeps_base:
-            memo["evaluation"] = self.last_eval
+        memo["evaluation"] = self.last_eval  # kept on disk for the next run (a plain dict: forgotten)
         return {n: r["greedy"] for n, r in self.last_eval.items()}
 
     def per_example(self) -> dict[str, str]:
@@ -150,7 +150,7 @@ class LLMLearner:
         if not self.keeps_base:
             return {}
         top_k = inspect.signature(drift_report).parameters["top_k"].default  # the measurer's (the default)
-        return DiskMemo("base-spectra", {**base_identity(self.model_path, self.cfg.dtype), "top_k": top_k})
+        return DiskMemo(SPECTRA, {**self.base_identity, "top_k": top_k})
 
     def divergences(self, task: str, old_tasks: list[str]) -> dict:
         return self.suite.divergences(self.base, self.model, self.tokenizer, task, old_tasks)

@@ -26,6 +26,9 @@ import torch
 
 from forgetbench.llm.base_model.files import cache_root
 
+#: The folders under ``$FORGETBENCH_CACHE``: the base row's evaluation, ``lm_kl``'s draws, the spectra.
+EVAL, DRAWS, SPECTRA = "base-eval", "base-draws", "base-spectra"
+
 
 def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:24]
@@ -51,7 +54,8 @@ def base_identity(model_path: str, dtype: str) -> dict:
 
 
 class DiskMemo:
-    """A dict kept on disk under ``<cache>/<kind>/``: ``memo.get(key)`` / ``memo[key] = value`` for
+    """A memo kept on disk under ``<cache>/<kind>/``: ``memo.get(key)`` / ``memo[key] = value`` (all that
+    ``lm_kl``'s draws and ``drift_report``'s base spectra use of a dict) for
     anything ``torch.save`` takes; a file per (identity, key), written atomically (concurrent Ray runs
     read a whole file or none); a damaged file counts as absent."""
 
@@ -69,14 +73,6 @@ class DiskMemo:
                 pass
         return self._mem.get(key, default)
 
-    def __contains__(self, key) -> bool:
-        return self.get(key) is not None
-
-    def __getitem__(self, key):
-        if key not in self:
-            raise KeyError(key)
-        return self._mem[key]
-
     def __setitem__(self, key, value) -> None:
         if self._mem.get(key) is value:
             return  # already kept (drift_report stores every spectrum it read)
@@ -88,10 +84,11 @@ class DiskMemo:
         os.replace(tmp, self._path(key))
 
 
-def base_eval_memo(model_path: str, suite, cfg, seed: int) -> DiskMemo:
-    """The memo of the base row's evaluation (key ``"evaluation"``) for these rows and settings."""
+def base_eval_memo(identity: dict, suite, cfg, seed: int) -> DiskMemo:
+    """The memo of the base row's evaluation (key ``"evaluation"``) for this base (``base_identity``),
+    these rows and settings."""
     rows = _digest(suite.rows)
-    return DiskMemo("base-eval", {**base_identity(model_path, cfg.dtype), "rows": rows,
+    return DiskMemo(EVAL, {**identity, "rows": rows,
                                   "versions": {n: getattr(t, "version", 1) for n, t in suite.tasks.items()},
                                   "eval": dataclasses.asdict(cfg.eval), "chat": [cfg.chat_template, cfg.chat_system],
                                   "seed": seed if cfg.eval.sampled else None})
