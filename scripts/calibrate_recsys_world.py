@@ -2,7 +2,7 @@
 train the stage sequence of a config's ``recsys:`` section and print, after every stage, the
 trained segment's CTR/oracle and the decline of every old segment; the wall time of the run.
 
-    python scripts/calibrate_recsys_world.py configs/recsys_factorial.yaml ctr,onpolicy_pos \
+    python scripts/calibrate_recsys_world.py configs/recsys.yaml ctr,onpolicy_pos \
         --set policy_dim=4 --set interactions_per_stage=40960 --lr 0.03 --seed 0
 """
 from __future__ import annotations

@@ -21,6 +21,7 @@ from forgetbench.report.sections.conjecture import conjecture_section
 from forgetbench.report.sections.curve import curve_section
 from forgetbench.report.sections.events import events_section
 from forgetbench.report.sections.factorial import factorial_section
+from forgetbench.report.sections.recsys_dynamics import recsys_dynamics_section
 from forgetbench.report.sections.recsys_factorial import recsys_factorial_section
 from forgetbench.report.sections.format import plural
 from forgetbench.report.sections.headline import answer_lines, verdict_table
@@ -35,6 +36,7 @@ from forgetbench.report.stats.conjecture import eligible, points_of
 from forgetbench.report.stats.curve import Curves, curves
 from forgetbench.report.stats.factorial import Factorial, experiment_factorials
 from forgetbench.report.stats.predictors import predictor_table
+from forgetbench.report.stats.recsys_dynamics import recsys_dynamics, recsys_dynamics_rows
 from forgetbench.report.stats.recsys_factorial import recsys_factorial, recsys_factorial_rows
 from forgetbench.report.stats.views import Row, experiment_rows
 
@@ -89,10 +91,11 @@ def _experiment_plots(exp: str, runs: list[Run], groups: dict[str, list[Run]], p
 
 def experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str, defs: dict[str, str],
                        regime: list[Row] = (), factorials: list[Factorial] = (),
-                       fact: tuple = ((), float("nan"))) -> list[str]:
+                       fact: tuple = ((), float("nan")), dyn: tuple = ((), float("nan"))) -> list[str]:
     """The markdown of one experiment, its figures drawn under ``out_dir/plots`` with ``prefix``;
     ``regime``: its rows of the regime table (``stats.views``), shown first; ``factorials``: its LLM
-    2×2s (``stats.factorial``); ``fact``: its recommender 2×2 (``stats.recsys_factorial``)."""
+    2×2s (``stats.factorial``); ``fact``: its recommender 2×2 (``stats.recsys_factorial``); ``dyn``: its
+    dynamics and replay comparisons (``stats.recsys_dynamics``)."""
     groups = group_runs(runs)
     domain = ", ".join(sorted({r.domain for r in runs if r.domain})) or "?"
     lines = [f"## Experiment `{exp or '(unnamed)'}` — domain {domain}, {plural(len(runs), 'run')}", ""]
@@ -109,6 +112,7 @@ def experiment_section(exp: str, runs: list[Run], out_dir: Path, prefix: str, de
         lines += ["**The answer**", ""] + answer + [""]
     if "recsys" in domain:
         lines += conjecture_section(runs, out_dir) + recsys_factorial_section(list(fact[0]), fact[1]) + \
+            recsys_dynamics_section(list(dyn[0]), dyn[1]) + \
             budget_section(runs, out_dir, _efficiency_image(runs, out_dir, prefix)) + [""]
     lines += factorial_section(list(factorials))
     lines += curve_section(runs, cs, _curve_images(cs, family_runs, out_dir, prefix)) + spectrum_section(runs)
@@ -159,10 +163,12 @@ def write_report(output_dir: str | os.PathLike, sources: list | None = None) -> 
     for exp, exp_runs in experiments.items():
         prefix = "" if len(experiments) == 1 else f"{slug(exp)}_"
         regime, factorials = experiment_rows(exp_runs), experiment_factorials(exp_runs)
-        fact = recsys_factorial(exp_runs, out_dir) if any(r.domain == "recsys" for r in exp_runs) else ([], 0.0)
-        answers += [(exp, row) for row in regime + recsys_factorial_rows(fact[0])]
+        recsys = any(r.domain == "recsys" for r in exp_runs)
+        fact = recsys_factorial(exp_runs, out_dir) if recsys else ([], 0.0)
+        dyn = recsys_dynamics(exp_runs) if recsys else ([], 0.0)
+        answers += [(exp, row) for row in regime + recsys_factorial_rows(fact[0]) + recsys_dynamics_rows(dyn[0])]
         answers += [(exp, row) for f in factorials for row in f.rows]
-        lines += experiment_section(exp, exp_runs, out_dir, prefix, defs, regime, factorials, fact) + [""]
+        lines += experiment_section(exp, exp_runs, out_dir, prefix, defs, regime, factorials, fact, dyn) + [""]
 
     lines += ["## Incomplete runs", ""]
     incomplete = [r for r in runs if not r.complete]
