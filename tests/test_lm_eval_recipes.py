@@ -27,7 +27,8 @@ def test_smollm2_lm_eval_recipe_parses():
 
 def test_answer_map_smollm2_recipe_parses():
     """The 2x2's 4 corners x 3 budgets at one shared learning rate, 2 many-answer stages, 4 instruct prior
-    skills and the chat lm-eval column, saturation probe on, SVD drift on 16 matrices: 12 points x 3 seeds."""
+    skills (no lm-eval column: its cost is measured apart), the shared-prefix evaluation, saturation probe
+    on, SVD drift on 16 matrices: 12 points x 3 seeds."""
     from forgetbench.config.sweep import expand
 
     cfg = load_config(["--config", str(ROOT / "configs" / "answer_map_smollm2.yaml")])
@@ -36,8 +37,8 @@ def test_answer_map_smollm2_recipe_parses():
     assert {cfg.sft.learning_rate, cfg.grpo.learning_rate, cfg.rft.learning_rate,
             cfg.grpo_offpolicy.learning_rate} == {5.0e-5}
     assert cfg.drift.svd_matrices == 16 and cfg.cache_base_eval is True
-    assert cfg.eval.lm_eval.tasks == ["forgetbench_instruct_mc"] and cfg.eval.lm_eval.apply_chat_template is True
+    assert cfg.eval.lm_eval.tasks == [] and cfg.eval.share_prefix is True and cfg.eval.batch_size >= 150
     assert cfg.saturation.every == 4
     points = expand(cfg.to_dict())
     assert sorted((p.method, p.config["max_steps"]) for p in points) == sorted(
-        (m, s) for m in ("sft", "grpo", "rft", "grpo_offpolicy") for s in (2, 8, 32))
+        (m, s) for m in ("sft", "grpo", "rft", "grpo_offpolicy") for s in (2, 6, 20))

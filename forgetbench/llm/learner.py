@@ -110,7 +110,8 @@ class LLMLearner:
         where = f"{self.method} seed {self.seed} stage {stage} ({task_name})"
         sat = self.cfg.saturation
         probe = StageProbe(task, self.eval_rows[task_name], self.tokenizer, every=sat.every, n_prompts=sat.n_prompts,
-                           batch_size=self.cfg.eval.batch_size) if sat.every > 0 else None
+                           batch_size=self.cfg.eval.batch_size, share_prefix=self.cfg.eval.share_prefix) \
+            if sat.every > 0 else None
         callbacks = self.callbacks + [NanLossGuard(where), StageProgress(where)] + ([probe] if probe else [])
         common = dict(steps=self.cfg.max_steps, seed=self.seed * 1000 + stage, callbacks=callbacks,
                       activation_checkpointing=self.cfg.activation_checkpointing)

@@ -49,9 +49,10 @@ def prompt_entropy(model, tokenizer, prompts: list[str]) -> float:
 class StageProbe(TrainerCallback):
     """Saturation trace, angular step per optimizer step and the log of one stage (see module doc)."""
 
-    def __init__(self, task, rows: list[dict], tokenizer, *, every: int, n_prompts: int, batch_size: int = 256):
+    def __init__(self, task, rows: list[dict], tokenizer, *, every: int, n_prompts: int, batch_size: int = 256,
+                 share_prefix: bool = False):
         self.task, self.rows, self.tokenizer = task, rows[:n_prompts], tokenizer
-        self.every, self.batch_size = max(1, int(every)), batch_size
+        self.every, self.batch_size, self.share_prefix = max(1, int(every)), batch_size, share_prefix
         self.trace: list[list] = []
         self.steps: list[float] = []
         self.log: list[dict] = []
@@ -61,7 +62,7 @@ class StageProbe(TrainerCallback):
         if self.trace and self.trace[-1][0] == step:
             return
         acc = evaluate_tasks(model, self.tokenizer, {self.task.name: (self.task, self.rows)},
-                             batch_size=self.batch_size)[self.task.name]["greedy"]
+                             batch_size=self.batch_size, share_prefix=self.share_prefix)[self.task.name]["greedy"]
         ent = prompt_entropy(model, self.tokenizer, [r["prompt"] for r in self.rows])
         self.trace.append([step, round(acc, 6), round(ent, 6)])
 

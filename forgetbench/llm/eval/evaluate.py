@@ -20,13 +20,14 @@ from forgetbench.plugins.task import Task
 
 
 def _sharded_scores(model, tokenizer, task: Task, rows: list[dict], *, do_sample: bool, n: int,
-                    batch_size: int, shard: bool = True) -> list[float]:
+                    batch_size: int, shard: bool = True, share_prefix: bool = False) -> list[float]:
     state = PartialState()
     world, rank = (state.num_processes, state.process_index) if shard else (1, 0)
     idx = list(range(len(rows)))[rank::world]
     mine = [rows[i] for i in idx]
     completions = generate_completions(model, tokenizer, [r["prompt"] for r in mine], task.max_new_tokens,
-                                       do_sample=do_sample, num_return_sequences=n, batch_size=batch_size)
+                                       do_sample=do_sample, num_return_sequences=n, batch_size=batch_size,
+                                       share_prefix=share_prefix)
     scores = [task.checked_score(c, raw_example(mine[j // n])) for j, c in enumerate(completions)]
     if world == 1:
         return scores
@@ -36,13 +37,14 @@ def _sharded_scores(model, tokenizer, task: Task, rows: list[dict], *, do_sample
 
 def evaluate_tasks(model, tokenizer, eval_sets: dict[str, tuple[Task, list[dict]]], *,
                    sampled: bool = False, n_samples: int = 4, batch_size: int = 256,
-                   shard: bool = True) -> dict[str, dict]:
+                   shard: bool = True, share_prefix: bool = False) -> dict[str, dict]:
     """``{task: {"greedy": acc, "sampled": acc or None, "correct": "0110…"}}`` over each task's eval
-    rows (``correct``: the greedy completion's correctness per example, in eval order)."""
+    rows (``correct``: the greedy completion's correctness per example, in eval order); ``share_prefix``:
+    ``generation.generate_completions``'s."""
     result = {}
     for name, (task, rows) in eval_sets.items():
         greedy = _sharded_scores(model, tokenizer, task, rows, do_sample=False, n=1, batch_size=batch_size,
-                                 shard=shard)
+                                 shard=shard, share_prefix=share_prefix)
         entry = {"greedy": sum(greedy) / len(greedy), "sampled": None, "correct": correctness(greedy)}
         if sampled:
             s = _sharded_scores(model, tokenizer, task, rows, do_sample=True, n=n_samples, batch_size=batch_size,

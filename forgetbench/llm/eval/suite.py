@@ -51,7 +51,8 @@ class TaskSuite:
         e = self.eval
         with seeded(self.seed):  # sampled accuracy: the same seed at every measurement
             out = evaluate_tasks(model, tokenizer, {n: (self.tasks[n], self.rows[n]) for n in self.tasks},
-                                 sampled=e.sampled, n_samples=e.n_samples, batch_size=e.batch_size, shard=shard)
+                                 sampled=e.sampled, n_samples=e.n_samples, batch_size=e.batch_size, shard=shard,
+                                 share_prefix=e.share_prefix)
         if self.lm_eval.tasks:  # the model as it is now; vllm reads ``checkpoint``
             run = lm_eval_suite.evaluate_suite if shard else lm_eval_suite.run_suite
             suite = run(model, tokenizer, self.lm_eval, checkpoint)
