@@ -122,3 +122,30 @@ def test_stage_new_accuracy_readings(tmp_path):
     # right after each stage: a 0.9, b 0.8, a 0.95
     assert metric_value(r, "min_stage_new_accuracy") == pytest.approx(0.8)
     assert metric_value(r, "mean_stage_new_accuracy") == pytest.approx((0.9 + 0.8 + 0.95) / 3)
+
+
+def test_forgetting_at_matched_learning_on_crafted_frontiers(tmp_path):
+    """Two points per learner at mean stage CTR/oracle 0.80 and 0.90 with known declines: every frontier
+    is read at 0.85, the middle of the overlap, so each learner's value is the mean of its two."""
+    from forgetbench.report.runs.run import Run
+    from forgetbench.report.stats.recsys_factorial import MATCHED_AT, recsys_factorial
+
+    declines = {"ctr": (0.1, 0.3), "next_item": (0.2, 0.4), "offpolicy_pos": (0.0, 0.1),
+                "self_sup": (0.1, 0.2), "onpolicy_pos": (0.0, 0.02)}   # no point dominates another
+    runs = []
+    for m, ys in declines.items():
+        for x, y in zip((0.8, 0.9), ys):
+            for s in range(3):
+                # stage 1 learns a to x, stage 2 learns b to x and a falls by y: mean stage acc x, decline y
+                d = {"experiment": "f", "domain": "recsys", "method": m, "seed": s, "family": m, "label": "",
+                     "config": {"recsys": {"stages": ["cohort_a", "cohort_b"]}}, "stages": ["base", "cohort_a", "cohort_b"],
+                     "tasks": ["cohort_a", "cohort_b"], "complete": True,
+                     "accuracy": [[0.5, 0.5], [x, 0.5], [x - y, x]], "metrics": {"old_task_decline": [None, y]}}
+                runs.append(Run(tmp_path / m / f"x={x}" / f"seed{s}" / "results.json", d))
+    effects, _ = recsys_factorial(runs, tmp_path)
+    got = {(e.measure, e.comparison): e.result.estimate for e in effects if e.at == MATCHED_AT}
+    # cells at 0.85: logs x likelihood (0.2 + 0.3) / 2 = 0.25, logs x pg 0.05, own x likelihood 0.15, own x pg 0.01
+    assert got["mean_old_cohort_decline", EFFECTS[0]] == pytest.approx(((0.15 - 0.25) + (0.01 - 0.05)) / 2)
+    assert got["mean_old_cohort_decline", EFFECTS[1]] == pytest.approx(((0.05 - 0.25) + (0.01 - 0.15)) / 2)
+    assert got["mean_old_cohort_decline", EFFECTS[2]] == pytest.approx((0.01 - 0.05) - (0.15 - 0.25))
+    assert {m for m, _ in got} == {"final_old_task_decline", "mean_old_cohort_decline", "max_old_cohort_decline"}

@@ -4,7 +4,7 @@ gradient), main effects and every learner pair per measure, corrected for multip
 from __future__ import annotations
 
 from forgetbench.report.sections.format import fmt, table
-from forgetbench.report.stats.recsys_factorial import AT, CELLS, EFFECTS, Effect
+from forgetbench.report.stats.recsys_factorial import AT, CELLS, EFFECTS, MATCHED_AT, MATCHED_X, Effect
 
 
 def _row(e: Effect) -> list[str]:
@@ -20,7 +20,8 @@ def recsys_factorial_section(effects: list[Effect], crit: float) -> list[str]:
         return []
     cells = "; ".join(f"{d} × {l}: {', '.join(f'`{n}`' for n in ns)}" for (d, l), ns in CELLS.items())
     head = ["measure", "comparison (a − b)", "estimate", "simultaneous 95% interval", "Holm p", "seeds"]
-    main = [_row(e) for e in effects if e.comparison in EFFECTS]
+    main = [_row(e) for e in effects if e.comparison in EFFECTS and e.at == AT]
+    matched = [_row(e) for e in effects if e.at == MATCHED_AT]
     pairs = [_row(e) for e in effects if e.comparison not in EFFECTS]
     return ["### The 2 × 2: data × loss", "",
             f"Cells ({cells}); each learner at its {AT}, per seed; a two-learner cell is their mean. "
@@ -28,4 +29,8 @@ def recsys_factorial_section(effects: list[Effect], crit: float) -> list[str]:
             f"bootstrap intervals over seeds (critical value {crit:.2f} standard errors), p-values "
             "Holm-adjusted bootstrap p-values (* ≤ 0.05). Main effect of data = mean over the two losses "
             "of own slates − logs; of loss = mean over the two data of policy gradient − likelihood.", "",
-            "**Main effects**", ""] + table(head, main) + ["", "**Every learner pair**", ""] + table(head, pairs) + [""]
+            "**Main effects**", ""] + table(head, main) + \
+        (["", f"**Main effects at {MATCHED_AT}** (per seed, each learner's frontier of (`{MATCHED_X}`, the "
+              "measure) over all its sweep points, read at the middle of the five learners' overlap: a learner "
+              "that forgets less because it learned less does not win here)", ""] + table(head, matched)
+         if matched else []) + ["", "**Every learner pair**", ""] + table(head, pairs) + [""]

@@ -15,6 +15,11 @@ Comparisons, per measure, as per-seed differences:
 - interaction         = ((own, pg) - (logs, pg)) - ((own, lik) - (logs, lik));
 - every pair of learners present (``conjecture.LEARNERS`` order, a - b).
 
+The forgetting measures are compared a second time **at matched learning** (``MATCHED_AT``): per
+seed, each 2 x 2 learner's Pareto frontier of (mean stage new-segment CTR/oracle, the measure) over
+all its sweep points, read at the middle of the overlap of the five learners' ranges
+(``verdict.matched_values``) — a learner that forgets less because it learned less does not win there.
+
 Every comparison of every measure of the experiment is one family: its intervals are simultaneous
 95% max-t bootstrap intervals over the seeds and its p-values are Holm-adjusted bootstrap p-values
 (``report.stats.multiplicity``).
@@ -29,7 +34,7 @@ from forgetbench.report.runs import Run, trained_sequence
 from forgetbench.report.runs.readings import metric_value
 from forgetbench.report.stats.conjecture import LEARNERS, NEW_CTR, best_point, eligible, points_of
 from forgetbench.report.stats.multiplicity import Simultaneous, max_t
-from forgetbench.report.stats.verdict import mean_of, paired_differences
+from forgetbench.report.stats.verdict import matched_values, mean_of, paired_differences
 from forgetbench.report.stats.views import Row
 
 LOGS, OWN, LIK, PG = "logs", "own slates", "likelihood", "policy gradient"
@@ -44,6 +49,9 @@ EFFECTS = ("main effect of data: own slates − logs", "main effect of loss: pol
 
 
 AT = "best-CTR point"
+MATCHED_AT = "matched mean stage CTR/oracle"
+MATCHED_X = "mean_stage_new_accuracy"
+MATCHED = ("final_old_task_decline", "mean_old_cohort_decline", "max_old_cohort_decline")
 #: Bootstrap draws: the smallest bootstrap p is 1 / (N_BOOT + 1), so Holm over ~250 comparisons can
 #: still reach ~0.01.
 N_BOOT = 20000
@@ -55,6 +63,7 @@ class Effect:
     comparison: str
     result: Simultaneous
     trained: str = ""
+    at: str = AT
 
 
 def resampling(n_comparisons: int) -> str:
@@ -64,7 +73,7 @@ def resampling(n_comparisons: int) -> str:
 def recsys_factorial_rows(effects: list[Effect]) -> list[Row]:
     """The ``answer.json`` rows (``view: "factorial"``)."""
     how = resampling(len(effects))
-    return [Row("factorial", e.trained, e.comparison, AT, e.result.estimate, e.result.low, e.result.high,
+    return [Row("factorial", e.trained, e.comparison, e.at, e.result.estimate, e.result.low, e.result.high,
                 e.result.units, how, e.measure) for e in effects]
 
 
@@ -93,23 +102,42 @@ def effects_of(values: dict[str, dict]) -> list[tuple[str, dict]]:
     return [(label, d) for label, d in out if len(d) >= 2]
 
 
+def matched(pts: dict[str, dict[str, dict]], measure: str) -> dict[str, dict]:
+    """learner -> seed -> ``measure`` at the seed's matched mean stage CTR/oracle (the 2 x 2 learners'
+    frontiers over their points, lower is better); empty without overlap."""
+    names = [n for ns in CELLS.values() for n in ns if n in pts]
+    groups = {n: {} for n in names}
+    for n in names:
+        for seeds in pts[n].values():
+            for s, r in seeds.items():
+                x, y = metric_value(r, MATCHED_X), metric_value(r, measure)
+                if x is not None and y is not None:
+                    groups[n].setdefault(s, []).append((x, y))
+    values, _ = matched_values(groups, higher_is_better=False)
+    return {n: v for n, v in values.items() if v}
+
+
 def recsys_factorial(runs: list[Run], out_dir: Path) -> tuple[list[Effect], float]:
-    """Every comparison of every measure present, corrected as one family; and the max-t critical value."""
+    """Every comparison of every measure present (at the best-CTR points; the forgetting measures also
+    at matched learning), corrected as one family; and the max-t critical value."""
     keep = eligible(runs)
     pts = points_of(keep, out_dir)
     best = {name: points[best_point(points)] for name, points in pts.items()}
-    labelled: list[tuple[str, str, dict]] = []
+    labelled: list[tuple[str, str, dict, str]] = []
     for measure in MEASURES:
         values = {n: {s: v for s, r in seeds.items() if (v := metric_value(r, measure)) is not None}
                   for n, seeds in best.items()}
         values = {n: v for n, v in values.items() if v}
-        labelled += [(measure, label, d) for label, d in effects_of(values)]
-    if not any(c in EFFECTS for _, c, _ in labelled):       # a cell without runs: no 2 x 2
+        labelled += [(measure, label, d, AT) for label, d in effects_of(values)]
+    if not any(c in EFFECTS for _, c, _, _ in labelled):       # a cell without runs: no 2 x 2
         return [], float("nan")
-    shared = set.intersection(*(set(d) for _, _, d in labelled))
-    labelled = [(m, c, {s: d[s] for s in shared}) for m, c, d in labelled]
+    shared = set.intersection(*(set(d) for _, _, d, _ in labelled))
     if len(shared) < 2:
         return [], float("nan")
-    results, crit = max_t([d for _, _, d in labelled], n_boot=N_BOOT)
+    for measure in MATCHED:     # only where every seed of the family has an overlap to match at
+        labelled += [(measure, label, d, MATCHED_AT) for label, d in effects_of(matched(pts, measure))
+                     if label in EFFECTS and shared <= set(d)]
+    labelled = [(m, c, {s: d[s] for s in shared}, at) for m, c, d, at in labelled]
+    results, crit = max_t([d for _, _, d, _ in labelled], n_boot=N_BOOT)
     trained = trained_sequence(keep[0])
-    return [Effect(m, c, r, trained) for (m, c, _), r in zip(labelled, results)], crit
+    return [Effect(m, c, r, trained, at) for (m, c, _, at), r in zip(labelled, results)], crit
