@@ -41,4 +41,4 @@ def test_answer_map_smollm2_recipe_parses():
     assert cfg.saturation.every == 4
     points = expand(cfg.to_dict())
     assert sorted((p.method, p.config["max_steps"]) for p in points) == sorted(
-        (m, s) for m in ("sft", "grpo", "rft", "grpo_offpolicy") for s in (2, 6, 20))
+        (m, s) for m in ("sft", "grpo", "rft", "grpo_offpolicy") for s in (2, 6, 16))
