@@ -125,13 +125,13 @@ def test_stage_new_accuracy_readings(tmp_path):
 
 
 def test_forgetting_at_matched_learning_on_crafted_frontiers(tmp_path):
-    """Two points per learner at mean stage CTR/oracle 0.80 and 0.90 with known declines: every frontier
-    is read at 0.85, the middle of the overlap, so each learner's value is the mean of its two."""
+    """Two points per learner at mean stage CTR/oracle 0.80 and 0.90 with known declines: every learner's
+    line is read at 0.85, the middle of the overlap, so each learner's value is the mean of its two."""
     from forgetbench.report.runs.run import Run
     from forgetbench.report.stats.recsys_factorial import MATCHED_AT, recsys_factorial
 
     declines = {"ctr": (0.1, 0.3), "next_item": (0.2, 0.4), "offpolicy_pos": (0.0, 0.1),
-                "self_sup": (0.1, 0.2), "onpolicy_pos": (0.0, 0.02)}   # no point dominates another
+                "self_sup": (0.1, 0.2), "onpolicy_pos": (0.0, 0.02)}
     runs = []
     for m, ys in declines.items():
         for x, y in zip((0.8, 0.9), ys):

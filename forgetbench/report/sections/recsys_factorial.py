@@ -30,7 +30,7 @@ def recsys_factorial_section(effects: list[Effect], crit: float) -> list[str]:
             "Holm-adjusted bootstrap p-values (* ≤ 0.05). Main effect of data = mean over the two losses "
             "of own slates − logs; of loss = mean over the two data of policy gradient − likelihood.", "",
             "**Main effects**", ""] + table(head, main) + \
-        (["", f"**Main effects at {MATCHED_AT}** (per seed, each learner's frontier of (`{MATCHED_X}`, the "
-              "measure) over all its sweep points, read at the middle of the five learners' overlap: a learner "
-              "that forgets less because it learned less does not win here)", ""] + table(head, matched)
+        (["", f"**Main effects at {MATCHED_AT}** (per seed, each learner's (`{MATCHED_X}`, measure) over all "
+              "its sweep points, sorted and linearly interpolated, read at the middle of the five learners' "
+              "overlap: a learner that forgets less because it learned less does not win here)", ""] + table(head, matched)
          if matched else []) + ["", "**Every learner pair**", ""] + table(head, pairs) + [""]

@@ -16,9 +16,11 @@ Comparisons, per measure, as per-seed differences:
 - every pair of learners present (``conjecture.LEARNERS`` order, a - b).
 
 The forgetting measures are compared a second time **at matched learning** (``MATCHED_AT``): per
-seed, each 2 x 2 learner's Pareto frontier of (mean stage new-segment CTR/oracle, the measure) over
-all its sweep points, read at the middle of the overlap of the five learners' ranges
-(``verdict.matched_values``) — a learner that forgets less because it learned less does not win there.
+seed, each 2 x 2 learner's (mean stage new-segment CTR/oracle, the measure) over all its sweep points,
+sorted by the CTR and linearly interpolated, read at the middle of the overlap of the five learners'
+ranges (``verdict.matched_values``) — a learner that forgets less because it learned less does not win
+there. No Pareto frontier: the most accurate point is mostly also the least forgetting one, so a
+frontier collapses to one point and no ranges overlap.
 
 Every comparison of every measure of the experiment is one family: its intervals are simultaneous
 95% max-t bootstrap intervals over the seeds and its p-values are Holm-adjusted bootstrap p-values
@@ -103,8 +105,8 @@ def effects_of(values: dict[str, dict]) -> list[tuple[str, dict]]:
 
 
 def matched(pts: dict[str, dict[str, dict]], measure: str) -> dict[str, dict]:
-    """learner -> seed -> ``measure`` at the seed's matched mean stage CTR/oracle (the 2 x 2 learners'
-    frontiers over their points, lower is better); empty without overlap."""
+    """learner -> seed -> ``measure`` at the seed's matched mean stage CTR/oracle (each 2 x 2 learner's
+    points sorted by it, linearly interpolated); empty without overlap."""
     names = [n for ns in CELLS.values() for n in ns if n in pts]
     groups = {n: {} for n in names}
     for n in names:
@@ -113,7 +115,7 @@ def matched(pts: dict[str, dict[str, dict]], measure: str) -> dict[str, dict]:
                 x, y = metric_value(r, MATCHED_X), metric_value(r, measure)
                 if x is not None and y is not None:
                     groups[n].setdefault(s, []).append((x, y))
-    values, _ = matched_values(groups, higher_is_better=False)
+    values, _ = matched_values(groups)
     return {n: v for n, v in values.items() if v}
 
 
