@@ -74,7 +74,8 @@ REFERENCE = {  # stored run -> its stored fingerprint
     "razor/grpo_kl/base=embedded:tiny-r2,steps=8,beta=0.05/seed1": "f2b4ec38240dd080",
     "razor/kd/base=embedded:tiny-r0,steps=16,lr=0.0001/seed0": "8d0a08aca54d150a",
     "razor/dpo/base=embedded:tiny-r0,steps=16,lr=3e-05/seed1": "95ad07aab1563320",
-    "recsys/onpolicy_pg/onpolicy_pg=0.01,n=10240/seed0": "1656fce67ffe63c2",
+    "recsys_3stage/onpolicy_pg/onpolicy_pg=0.01,n=10240/seed0": "1656fce67ffe63c2",
+    "recsys/offpolicy_pos/offpolicy_pos=0.01,n=10240/seed0": "14733dc24655db63",
 }
 
 
