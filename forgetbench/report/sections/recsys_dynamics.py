@@ -3,15 +3,9 @@ window against the same learner without it, and the 2 x 2 on that change (number
 ``report.stats.recsys_dynamics``)."""
 from __future__ import annotations
 
-from forgetbench.report.sections.format import fmt, table
+from forgetbench.report.sections.format import table
+from forgetbench.report.sections.recsys_factorial import effect_row
 from forgetbench.report.stats.recsys_dynamics import DynamicsEffect
-
-
-def _row(e: DynamicsEffect) -> list[str]:
-    r = e.result
-    star = " *" if r.p_holm <= 0.05 else ""
-    return [f"`{e.measure}`", e.comparison, fmt(r.estimate), f"[{fmt(r.low)}, {fmt(r.high)}]",
-            f"{r.p_holm:.3f}{star}", str(r.units)]
 
 
 def recsys_dynamics_section(effects: list[DynamicsEffect], crit: float) -> list[str]:
@@ -28,5 +22,5 @@ def recsys_dynamics_section(effects: list[DynamicsEffect], crit: float) -> list[
              f"comparison below ({len(effects)}) is one family: simultaneous 95% max-t bootstrap "
              f"intervals over seeds (critical value {crit:.2f} standard errors), Holm-adjusted p (* ≤ 0.05).", ""]
     for setting in dict.fromkeys(e.setting for e in effects):
-        lines += [f"**{setting}**", ""] + table(head, [_row(e) for e in effects if e.setting == setting]) + [""]
+        lines += [f"**{setting}**", ""] + table(head, [effect_row(e) for e in effects if e.setting == setting]) + [""]
     return lines

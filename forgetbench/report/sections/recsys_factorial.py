@@ -7,7 +7,8 @@ from forgetbench.report.sections.format import fmt, table
 from forgetbench.report.stats.recsys_factorial import AT, CELLS, EFFECTS, MATCHED_AT, MATCHED_X, Effect
 
 
-def _row(e: Effect) -> list[str]:
+def effect_row(e) -> list[str]:
+    """One table row of a corrected comparison (anything with ``measure``, ``comparison``, ``result``)."""
     r = e.result
     star = " *" if r.p_holm <= 0.05 else ""
     return [f"`{e.measure}`", e.comparison, fmt(r.estimate), f"[{fmt(r.low)}, {fmt(r.high)}]",
@@ -20,9 +21,9 @@ def recsys_factorial_section(effects: list[Effect], crit: float) -> list[str]:
         return []
     cells = "; ".join(f"{d} × {l}: {', '.join(f'`{n}`' for n in ns)}" for (d, l), ns in CELLS.items())
     head = ["measure", "comparison (a − b)", "estimate", "simultaneous 95% interval", "Holm p", "seeds"]
-    main = [_row(e) for e in effects if e.comparison in EFFECTS and e.at == AT]
-    matched = [_row(e) for e in effects if e.at == MATCHED_AT]
-    pairs = [_row(e) for e in effects if e.comparison not in EFFECTS]
+    main = [effect_row(e) for e in effects if e.comparison in EFFECTS and e.at == AT]
+    matched = [effect_row(e) for e in effects if e.at == MATCHED_AT]
+    pairs = [effect_row(e) for e in effects if e.comparison not in EFFECTS]
     return ["### The 2 × 2: data × loss", "",
             f"Cells ({cells}); each learner at its {AT}, per seed; a two-learner cell is their mean. "
             f"Every comparison below ({len(effects)}) is one family: intervals are simultaneous 95% max-t "
